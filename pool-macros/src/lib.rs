@@ -1,0 +1,1 @@
+//! The `#[outgoing_pools]` attribute.

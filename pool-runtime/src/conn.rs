@@ -1,0 +1,221 @@
+//! [`Conn`]: a worker lent to one caller.
+
+use std::fmt;
+use std::ops::{Deref, DerefMut};
+use std::pin::pin;
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+
+use bb8::ManageConnection;
+use tokio::time::Instant;
+
+use crate::error::{ConnectError, Error};
+use crate::pool::Inner;
+use crate::worker;
+
+/// A worker's connection, lent to one caller until dropped. Derefs to the connector's native
+/// connection type (`tokio_postgres::Client`, `mysql_async::Conn`, …).
+///
+/// Dropping it gives the worker to the next waiter. If the connector reports the connection
+/// broken ([`ManageConnection::has_broken`]), or [`Conn::discard`] was called, the worker
+/// reconnects in the background instead.
+pub struct Conn<'a, C: ManageConnection> {
+    inner: &'a Arc<Inner<C>>,
+    idx: usize,
+    broken: bool,
+    watched: bool,
+}
+
+impl<'a, C: ManageConnection> Conn<'a, C> {
+    /// `watch`: raise overrun warnings while the guard is held (the maintenance task does).
+    #[inline]
+    pub(crate) fn new(inner: &'a Arc<Inner<C>>, idx: usize, watch: bool) -> Self {
+        let watched = watch && inner.config.overrun_warning.is_some();
+        if watched {
+            let slot = &inner.slots[idx];
+            slot.warnings.store(0, Ordering::Relaxed);
+            slot.poisoned.store(false, Ordering::Relaxed);
+            slot.since.store(inner.coarse_now() + 1, Ordering::Relaxed);
+        }
+        Conn {
+            inner,
+            idx,
+            broken: false,
+            watched,
+        }
+    }
+
+    /// The index of the worker (0-based).
+    pub fn worker(&self) -> usize {
+        self.idx
+    }
+
+    /// Gives the worker back with its connection marked broken: it reconnects before anyone
+    /// uses it again. Use it when an operation was abandoned half-way.
+    pub fn discard(mut self) {
+        self.broken = true;
+    }
+
+    /// Checks the connection with [`ManageConnection::is_valid`] within the connect timeout.
+    /// On failure (or if this future is dropped half-way) the worker is replaced when the
+    /// guard drops.
+    pub(crate) async fn validate(&mut self) -> bool {
+        self.broken = true;
+        let timeout = self.inner.config.connect_timeout;
+        let check = self.inner.manager.is_valid(&mut **self);
+        if let Ok(Ok(())) = tokio::time::timeout(timeout, check).await {
+            self.broken = false;
+            self.inner.slots[self.idx]
+                .stale
+                .store(false, Ordering::Relaxed);
+        } else {
+            tracing::warn!(pool = %self.inner.name, worker = self.idx, "connection check failed");
+        }
+        !self.broken
+    }
+
+    /// Replaces a connection that failed its check with a new one, within the connect
+    /// timeout and `deadline`, so the caller gets a working connection without waiting for
+    /// the background reconnect (deadpool's recycle-or-create). On failure the guard stays
+    /// broken and the worker goes down when it drops.
+    pub(crate) async fn replace(&mut self, deadline: Option<Instant>) -> bool {
+        let inner = self.inner;
+        // SAFETY: this guard owns the worker.
+        drop(unsafe { inner.slots[self.idx].conn_mut() }.take());
+        let attempt = worker::connect_once(inner);
+        let result = match deadline {
+            Some(d) => tokio::time::timeout_at(d, attempt)
+                .await
+                .unwrap_or(Err(ConnectError::TimedOut(inner.config.connect_timeout))),
+            None => attempt.await,
+        };
+        match result {
+            Ok(conn) => {
+                let slot = &inner.slots[self.idx];
+                // SAFETY: as above.
+                *unsafe { slot.conn_mut() } = Some(conn);
+                slot.stale.store(false, Ordering::Relaxed);
+                inner.metrics.reconnects.increment(1);
+                self.broken = false;
+                true
+            }
+            Err(e) => {
+                inner.metrics.connect_errors.increment(1);
+                inner.set_last_error(e);
+                false
+            }
+        }
+    }
+
+    /// Runs `f` under the deadline, raising overrun warnings, and abandons it at the limit.
+    pub(crate) async fn run_watched<F, T>(
+        &mut self,
+        f: F,
+        started: Instant,
+        deadline: Option<Instant>,
+    ) -> Result<T, Error<C::Error>>
+    where
+        F: AsyncFnOnce(&mut C::Connection) -> T,
+    {
+        let inner = self.inner;
+        let idx = self.idx;
+        let overrun = inner.config.overrun_warning;
+        let max = inner.config.max_overrun_warnings;
+        // Until `f` finishes the connection is mid-operation: if this future is dropped, or
+        // gives up below, the guard replaces the connection instead of lending it on.
+        self.broken = true;
+        let out = {
+            let mut fut = pin!(f(&mut **self));
+            // Overrun counts from when the call got its worker, as worker_pool's does.
+            let begun = Instant::now();
+            let mut warnings = 0u32;
+            loop {
+                let next_warning = overrun.map(|o| begun + o * (warnings + 1));
+                let wake = match (deadline, next_warning) {
+                    (Some(d), Some(w)) => d.min(w),
+                    (Some(t), None) | (None, Some(t)) => t,
+                    (None, None) => break Ok(fut.await),
+                };
+                match tokio::time::timeout_at(wake, fut.as_mut()).await {
+                    Ok(v) => break Ok(v),
+                    Err(_) if Some(wake) == deadline => {
+                        break Err(inner.timeout(inner.config.call_timeout.unwrap_or_default()));
+                    }
+                    Err(_) => {
+                        warnings += 1;
+                        let last = max.is_some_and(|m| u64::from(warnings) >= m);
+                        worker::report_overrun(inner, idx, begun.elapsed(), last, "call");
+                        if last {
+                            break Err(Error::Overrun {
+                                pool: inner.name.clone(),
+                                ran: started.elapsed(),
+                            });
+                        }
+                    }
+                }
+            }
+        };
+        if out.is_ok() {
+            self.broken = false;
+        }
+        out
+    }
+}
+
+impl<C: ManageConnection> Deref for Conn<'_, C> {
+    type Target = C::Connection;
+
+    #[inline]
+    fn deref(&self) -> &C::Connection {
+        // SAFETY: this guard owns worker `idx` (handed out by the core), and an owned worker
+        // always holds a connection.
+        unsafe { self.inner.slots[self.idx].conn_mut() }
+            .as_ref()
+            .expect("a lent worker always holds a connection")
+    }
+}
+
+impl<C: ManageConnection> DerefMut for Conn<'_, C> {
+    #[inline]
+    fn deref_mut(&mut self) -> &mut C::Connection {
+        // SAFETY: as in `deref`; `&mut self` makes the borrow unique.
+        unsafe { self.inner.slots[self.idx].conn_mut() }
+            .as_mut()
+            .expect("a lent worker always holds a connection")
+    }
+}
+
+impl<C: ManageConnection> Drop for Conn<'_, C> {
+    #[inline]
+    fn drop(&mut self) {
+        let inner = self.inner;
+        let slot = &inner.slots[self.idx];
+        if self.watched {
+            slot.since.store(0, Ordering::Relaxed);
+            if slot.poisoned.swap(false, Ordering::Relaxed) {
+                self.broken = true;
+            }
+        }
+        if self.broken || inner.manager.has_broken(&mut **self) {
+            worker::down(inner, self.idx);
+        } else {
+            if !slot.used.load(Ordering::Relaxed) {
+                slot.used.store(true, Ordering::Relaxed);
+            }
+            inner.core.release(self.idx);
+        }
+    }
+}
+
+impl<C: ManageConnection> fmt::Debug for Conn<'_, C>
+where
+    C::Connection: fmt::Debug,
+{
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Conn")
+            .field("pool", &self.inner.name)
+            .field("worker", &self.idx)
+            .field("connection", &**self)
+            .finish()
+    }
+}

@@ -1,0 +1,65 @@
+//! The worker-pool runtime of outgoing-pools: [`Pool`], worker_pool's strategies, and the
+//! connectors.
+//!
+//! A pool owns `workers` workers, each holding one connection made by a connector (any bb8
+//! [`ManageConnection`]). A caller gets one worker per call, chosen by the pool's strategy:
+//!
+//! ```
+//! use pool_runtime::{AvailableWorker, Generic, Pool};
+//!
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> Result<(), pool_runtime::Error<std::convert::Infallible>> {
+//! let pool = Pool::<Generic, AvailableWorker>::builder(Generic).workers(16).build().await?;
+//! let mut conn = pool.get().await?; // a guard: Deref/DerefMut to the connection
+//! *conn = ();
+//! drop(conn);
+//! let n = pool.call(async |_c| 7).await?; // under call_timeout
+//! let status = pool.status();
+//! assert_eq!((n, status.workers, status.idle, status.busy, status.waiting), (7, 16, 16, 0, 0));
+//! # Ok(())
+//! # }
+//! ```
+//!
+//! The core is fair (a released worker goes straight to the oldest waiter; nobody barges),
+//! cancellation-safe (dropping a `get()` or `call()` future at any point loses nothing), and
+//! takes no lock and allocates nothing when a worker is idle. See [`metrics`] for what is
+//! recorded and `tracing` targets for what is logged.
+//!
+//! # Overrun rule
+//!
+//! `overrun_warning = O`, `max_overrun_warnings = N`: warnings at O, 2·O, 3·O, … after the
+//! call got its worker (a constant interval, whatever N is); the N-th warning (at N·O)
+//! abandons the call. worker_pool's code doubles the interval when N is finite while its docs
+//! say the opposite; a constant interval makes the limit easy to reason about: N·O.
+//!
+//! # Known limit
+//!
+//! As with every hand-off design (tokio's semaphore included), a future that was given a
+//! worker but is neither polled nor dropped keeps it.
+
+mod config;
+mod conn;
+mod core;
+mod error;
+pub mod metrics;
+mod pool;
+mod strategy;
+mod worker;
+
+pub mod connectors;
+
+pub use bb8::ManageConnection;
+/// A connector: anything that makes and checks connections. bb8's `ManageConnection`, so any
+/// bb8 manager crate plugs in unchanged.
+pub use bb8::ManageConnection as Connector;
+
+pub use crate::config::{OverrunHandler, PoolBuilder, QueueType, defaults};
+pub use crate::conn::Conn;
+pub use crate::connectors::generic::Generic;
+pub use crate::error::{Cause, ConnectError, Error, PoolName};
+pub use crate::pool::{Pool, PoolStatus};
+pub use crate::strategy::{
+    AvailableWorker, BestWorker, HashWorker, Keyless, NextAvailableWorker, NextWorker,
+    RandomWorker, Strategy,
+};
+pub use crate::worker::{OverrunAlert, OverrunReport};
