@@ -62,6 +62,7 @@ pub(crate) struct Config {
     pub max_start_interval: Duration,
     pub connect_timeout: Duration,
     pub validate_idle: bool,
+    pub multiplexed: bool,
 }
 
 impl Default for Config {
@@ -78,6 +79,7 @@ impl Default for Config {
             max_start_interval: defaults::MAX_START_INTERVAL,
             connect_timeout: defaults::CONNECT_TIMEOUT,
             validate_idle: true,
+            multiplexed: false,
         }
     }
 }
@@ -95,6 +97,7 @@ impl fmt::Debug for Config {
             .field("max_start_interval", &self.max_start_interval)
             .field("connect_timeout", &self.connect_timeout)
             .field("validate_idle", &self.validate_idle)
+            .field("multiplexed", &self.multiplexed)
             .finish_non_exhaustive()
     }
 }
@@ -232,6 +235,17 @@ impl<C: ManageConnection, S: Strategy> PoolBuilder<C, S> {
     /// out (one that was just used is not). Default: on.
     pub fn validate_idle(mut self, on: bool) -> Self {
         self.config.validate_idle = on;
+        self
+    }
+
+    /// Lets many callers use one worker's connection at once through
+    /// [`Pool::get_shared`] and [`Pool::call_shared`] (pipelining), besides exclusive use.
+    /// Only for connectors whose connection multiplexes ([`crate::Multiplexed`]).
+    pub fn multiplexed(mut self) -> Self
+    where
+        C: crate::Multiplexed,
+    {
+        self.config.multiplexed = true;
         self
     }
 

@@ -202,6 +202,9 @@ impl<C: ManageConnection> Drop for Conn<'_, C> {
             if !slot.used.load(Ordering::Relaxed) {
                 slot.used.store(true, Ordering::Relaxed);
             }
+            if inner.config.multiplexed {
+                slot.admit();
+            }
             inner.core.release(self.idx);
         }
     }

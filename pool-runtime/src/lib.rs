@@ -43,6 +43,7 @@ mod core;
 mod error;
 pub mod metrics;
 mod pool;
+mod shared;
 mod strategy;
 mod worker;
 
@@ -58,6 +59,7 @@ pub use crate::conn::Conn;
 pub use crate::connectors::generic::Generic;
 pub use crate::error::{Cause, ConnectError, Error, PoolName};
 pub use crate::pool::{Pool, PoolStatus};
+pub use crate::shared::{Multiplexed, Shared};
 pub use crate::strategy::{
     AvailableWorker, BestWorker, HashWorker, Keyless, NextAvailableWorker, NextWorker,
     RandomWorker, Strategy,

@@ -4,7 +4,7 @@ use std::cell::UnsafeCell;
 use std::fmt;
 use std::hash::Hash;
 use std::marker::PhantomData;
-use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -79,6 +79,8 @@ pub struct PoolStatus {
     pub down: usize,
     /// Callers waiting for a worker.
     pub waiting: usize,
+    /// Callers using a connection together with others ([`Pool::get_shared`]).
+    pub shared: usize,
 }
 
 pub(crate) struct Slot<T> {
@@ -92,7 +94,15 @@ pub(crate) struct Slot<T> {
     pub(crate) warnings: AtomicU64,
     /// Reached `max_overrun_warnings`: replace the connection when it comes back.
     pub(crate) poisoned: AtomicBool,
+    /// Shared use (multiplexed pools only): callers using the connection through `&`, plus
+    /// `EXCLUSIVE` while someone owns the worker (which then waits for the count to drain).
+    pub(crate) users: AtomicU32,
+    /// Woken when the last shared user leaves while an owner waits.
+    pub(crate) drained: tokio::sync::Notify,
 }
+
+/// In [`Slot::users`]: the worker is owned exclusively (or down); shared users keep off.
+pub(crate) const EXCLUSIVE: u32 = 1 << 31;
 
 // SAFETY: the connection is only reached through the worker index that the core hands to
 // exactly one owner at a time (see `core`), with Acquire/Release on the hand-off.
@@ -107,6 +117,45 @@ impl<T> Slot<T> {
             since: AtomicU64::new(0),
             warnings: AtomicU64::new(0),
             poisoned: AtomicBool::new(false),
+            // Workers start down, owned by whoever connects them.
+            users: AtomicU32::new(EXCLUSIVE),
+            drained: tokio::sync::Notify::new(),
+        }
+    }
+
+    /// The connection, for a shared user.
+    ///
+    /// # Safety
+    /// The caller counts in `users` while `EXCLUSIVE` is clear, or owns the worker.
+    pub(crate) unsafe fn conn_ref(&self) -> &Option<T> {
+        // SAFETY: guaranteed by the caller: nobody mutates while shared users count.
+        unsafe { &*self.conn.get() }
+    }
+
+    /// Makes the owner of this worker its only user: keeps new shared users off, then waits
+    /// for those in flight to finish. Cancel-safe: the owner's guard clears the flag.
+    pub(crate) async fn exclude(&self) {
+        if self.users.fetch_or(EXCLUSIVE, Ordering::Acquire) & !EXCLUSIVE == 0 {
+            return;
+        }
+        loop {
+            let drained = self.drained.notified();
+            if self.users.load(Ordering::Acquire) & !EXCLUSIVE == 0 {
+                return;
+            }
+            drained.await;
+        }
+    }
+
+    /// Lets shared users back in; the owner is about to give the worker up.
+    pub(crate) fn admit(&self) {
+        self.users.fetch_and(!EXCLUSIVE, Ordering::Release);
+    }
+
+    /// A shared user leaves.
+    pub(crate) fn leave(&self) {
+        if self.users.fetch_sub(1, Ordering::Release) == EXCLUSIVE | 1 {
+            self.drained.notify_waiters();
         }
     }
 
@@ -217,6 +266,12 @@ impl<C: ManageConnection, S: Strategy> Pool<C, S> {
             busy: c.up.saturating_sub(c.idle),
             down: self.inner.core.workers() - c.up,
             waiting: c.waiting,
+            shared: self
+                .inner
+                .slots
+                .iter()
+                .map(|s| (s.users.load(Ordering::Relaxed) & !EXCLUSIVE) as usize)
+                .sum(),
         }
     }
 
@@ -289,6 +344,9 @@ impl<C: ManageConnection, S: Strategy> Pool<C, S> {
         loop {
             let i = self.acquire(pinned, deadline).await?;
             let mut conn = Conn::new(&self.inner, i, watch);
+            if self.inner.config.multiplexed {
+                self.inner.slots[i].exclude().await;
+            }
             if !self.inner.slots[i].stale.load(Ordering::Relaxed)
                 || conn.validate().await
                 || conn.replace(deadline).await
@@ -360,8 +418,14 @@ impl<C: ManageConnection, S: Strategy> Pool<C, S> {
         let mut taken = 0;
         loop {
             for i in inner.core.take_idle() {
-                // SAFETY: `take_idle` made this caller the owner of worker `i`, for good.
-                drop(unsafe { inner.slots[i].conn_mut() }.take());
+                let slot = &inner.slots[i];
+                let readers = slot.users.fetch_or(EXCLUSIVE, Ordering::Acquire) & !EXCLUSIVE;
+                if readers == 0 {
+                    // SAFETY: `take_idle` made this caller the owner of worker `i`, for good,
+                    // and no shared user is left.
+                    drop(unsafe { slot.conn_mut() }.take());
+                }
+                // Else shared users still read it: it closes when the pool is dropped.
                 taken += 1;
             }
             let up = inner.core.up_count();

@@ -13,6 +13,8 @@ pub(crate) mod sealed {
 
     /// The choice rule, kept out of the public API.
     pub trait Sealed {
+        /// How shared use picks a worker (see `shared.rs`).
+        const SHARED_PICK: crate::shared::SharedPick = crate::shared::SharedPick::Least;
         fn target(core: &Core, next: &std::sync::atomic::AtomicUsize) -> Target;
     }
 }
@@ -91,6 +93,7 @@ impl Strategy for RandomWorker {
 }
 
 impl sealed::Sealed for RandomWorker {
+    const SHARED_PICK: crate::shared::SharedPick = crate::shared::SharedPick::Random;
     fn target(core: &Core, _: &std::sync::atomic::AtomicUsize) -> Target {
         Target::Worker(first_up(core, random_below(core.workers())))
     }
@@ -101,6 +104,7 @@ impl Strategy for NextWorker {
 }
 
 impl sealed::Sealed for NextWorker {
+    const SHARED_PICK: crate::shared::SharedPick = crate::shared::SharedPick::Next;
     fn target(core: &Core, next: &std::sync::atomic::AtomicUsize) -> Target {
         let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed) % core.workers();
         Target::Worker(first_up(core, i))

@@ -83,6 +83,9 @@ pub(crate) fn install<C: ManageConnection>(inner: &Inner<C>, i: usize, conn: C::
     *unsafe { slot.conn_mut() } = Some(conn);
     slot.stale.store(false, Ordering::Relaxed);
     slot.used.store(true, Ordering::Relaxed);
+    if inner.config.multiplexed {
+        slot.admit();
+    }
     inner.core.mark_up(i);
     inner.metrics.workers_up.set(inner.core.up_count() as f64);
 }
@@ -213,6 +216,9 @@ async fn keepalive<C: ManageConnection>(inner: &Arc<Inner<C>>) {
     for i in 0..inner.core.workers() {
         if inner.core.try_acquire(i) {
             let mut conn = Conn::new(inner, i, false);
+            if inner.config.multiplexed {
+                inner.slots[i].exclude().await;
+            }
             conn.validate().await;
         }
     }

@@ -1,0 +1,1059 @@
+//! The reports: `pools.md` (tables, ratios vs deadpool, summary), `pools.json` (the raw
+//! figures), `latency.svg` and `fairness.svg` (hand-written SVG, no plotting crate).
+
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+
+use crate::alloc::Count;
+use crate::contenders::{BASELINE, OURS};
+use crate::measure::{LatencyCell, ThroughputCell};
+use crate::settings::Settings;
+use crate::stats::{Percentiles, Quartiles, geomean, median_ops};
+
+/// Ours must be at most this fraction of deadpool's median latency in every cell with
+/// ≥ [`GATE_TASKS`] tasks (the 4-task column is at the spawn/join noise floor).
+const GATE_RATIO: f64 = 0.7;
+const GATE_TASKS: usize = 16;
+/// Ours' fairness p99 may exceed deadpool's by this factor: two FIFO pools give the same
+/// waits (≈ tasks / size × hold) and differ only by timer jitter, a few percent either way.
+const FAIRNESS_SLACK: f64 = 1.1;
+
+pub struct Results {
+    /// The pools of the throughput, fairness and allocation sections.
+    pub pools: Vec<&'static str>,
+    /// The latency columns: the pools, then the no-pool floor.
+    pub latency_names: Vec<&'static str>,
+    pub latency: Option<Vec<LatencyCell>>,
+    pub throughput: Option<Vec<ThroughputCell>>,
+    /// `[pool][run]`.
+    pub fairness: Option<Vec<Vec<Option<Percentiles>>>>,
+    pub allocs: Option<Vec<Count>>,
+    pub elapsed_s: f64,
+}
+
+/// Where the reports go: `--out`, else `<target>/bench`, the target folder being
+/// `CARGO_TARGET_DIR` if set, else the one this binary was built into.
+pub fn out_dir(s: &Settings) -> PathBuf {
+    if let Some(out) = &s.out {
+        return out.clone();
+    }
+    let workspace = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let target = match std::env::var_os("CARGO_TARGET_DIR") {
+        Some(dir) => workspace.join(dir), // an absolute path replaces `workspace`
+        None => std::env::current_exe()
+            .ok()
+            .and_then(|exe| {
+                // Cargo marks the root of every target folder with CACHEDIR.TAG.
+                exe.ancestors()
+                    .find(|d| d.join("CACHEDIR.TAG").is_file())
+                    .map(Path::to_path_buf)
+            })
+            .unwrap_or_else(|| workspace.join("target")),
+    };
+    target.join("bench")
+}
+
+struct Machine {
+    date: String,
+    cpus: usize,
+    cpu_model: String,
+    kernel: String,
+    rustc: String,
+    versions: Vec<(&'static str, String)>,
+}
+
+impl Machine {
+    fn probe() -> Self {
+        let read = |p: &str| std::fs::read_to_string(p).unwrap_or_default();
+        let cpu_model = read("/proc/cpuinfo")
+            .lines()
+            .find_map(|l| {
+                l.strip_prefix("model name")
+                    .map(|r| r.trim_start_matches([' ', '\t', ':']).to_string())
+            })
+            .unwrap_or_else(|| "?".into());
+        let rustc =
+            std::process::Command::new(std::env::var("RUSTC").unwrap_or_else(|_| "rustc".into()))
+                .arg("--version")
+                .current_dir(env!("CARGO_MANIFEST_DIR"))
+                .output()
+                .ok()
+                .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
+                .filter(|v| !v.is_empty())
+                .unwrap_or_else(|| "?".into());
+        let lock = read(concat!(env!("CARGO_MANIFEST_DIR"), "/../Cargo.lock"));
+        let versions = ["tokio", "bb8", "deadpool", "mobc"]
+            .into_iter()
+            .map(|name| {
+                (
+                    name,
+                    locked_version(&lock, name).unwrap_or_else(|| "?".into()),
+                )
+            })
+            .collect();
+        Machine {
+            date: utc_now(),
+            cpus: std::thread::available_parallelism().map_or(0, |n| n.get()),
+            cpu_model,
+            kernel: read("/proc/sys/kernel/osrelease").trim().to_string(),
+            rustc,
+            versions,
+        }
+    }
+}
+
+/// The version of `name` in a Cargo.lock (the first, if several).
+fn locked_version(lock: &str, name: &str) -> Option<String> {
+    let needle = format!("name = \"{name}\"\nversion = \"");
+    let at = lock.find(&needle)? + needle.len();
+    Some(lock[at..].split('"').next()?.to_string())
+}
+
+/// `YYYY-MM-DD HH:MM UTC`, without a date crate (Howard Hinnant's civil_from_days).
+fn utc_now() -> String {
+    let secs = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs()) as i64;
+    let (days, rem) = (secs.div_euclid(86_400), secs.rem_euclid(86_400));
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = yoe + era * 400 + i64::from(m <= 2);
+    format!(
+        "{y:04}-{m:02}-{d:02} {:02}:{:02} UTC",
+        rem / 3600,
+        rem % 3600 / 60
+    )
+}
+
+/// Derived figures shared by the Markdown, the JSON and the summary.
+struct Derived {
+    /// `[cell][pool]`: the median over repeats.
+    latency: Vec<Vec<Quartiles>>,
+    /// `[cell][pool]`: median / deadpool's median.
+    latency_ratio: Vec<Vec<f64>>,
+    /// `[pool]`: geomean over all cells, over cells with tasks ≥ 16, and per repeat.
+    latency_geo: Vec<f64>,
+    latency_geo_16: Vec<f64>,
+    latency_geo_by_repeat: Vec<Vec<f64>>,
+    /// `[cell][pool]`: M ops/s (None: a run timed out) and the ratio to deadpool.
+    throughput: Vec<Vec<Option<f64>>>,
+    throughput_ratio: Vec<Vec<Option<f64>>>,
+    throughput_geo: Vec<f64>,
+    /// `[pool]`.
+    fairness: Vec<Option<Percentiles>>,
+}
+
+fn derive(r: &Results) -> Derived {
+    let lat_base = r.latency_names.iter().position(|n| *n == BASELINE);
+    let cells = r.latency.as_deref().unwrap_or_default();
+    let latency: Vec<Vec<Quartiles>> = cells
+        .iter()
+        .map(|c| {
+            c.runs
+                .iter()
+                .map(|runs| Quartiles::median_of(runs))
+                .collect()
+        })
+        .collect();
+    let ratio = |v: f64, base: f64| v / base;
+    let latency_ratio: Vec<Vec<f64>> = latency
+        .iter()
+        .map(|row| {
+            let base = lat_base.map_or(f64::NAN, |b| row[b].median);
+            row.iter().map(|q| ratio(q.median, base)).collect()
+        })
+        .collect();
+    let geo_where = |keep: &dyn Fn(&LatencyCell) -> bool| -> Vec<f64> {
+        (0..r.latency_names.len())
+            .map(|p| {
+                geomean(
+                    cells
+                        .iter()
+                        .zip(&latency_ratio)
+                        .filter(|(c, _)| keep(c))
+                        .map(|(_, row)| row[p]),
+                )
+            })
+            .collect()
+    };
+    let latency_geo = geo_where(&|_| true);
+    let latency_geo_16 = geo_where(&|c| c.tasks >= GATE_TASKS);
+    let repeats = cells.first().map_or(0, |c| c.runs[0].len());
+    let latency_geo_by_repeat = (0..r.latency_names.len())
+        .map(|p| {
+            (0..repeats)
+                .map(|k| {
+                    geomean(cells.iter().map(|c| {
+                        let base = lat_base.map_or(f64::NAN, |b| c.runs[b][k].median);
+                        c.runs[p][k].median / base
+                    }))
+                })
+                .collect()
+        })
+        .collect();
+
+    let base = r.pools.iter().position(|n| *n == BASELINE);
+    let tcells = r.throughput.as_deref().unwrap_or_default();
+    let throughput: Vec<Vec<Option<f64>>> = tcells
+        .iter()
+        .map(|c| c.runs.iter().map(|runs| median_ops(runs)).collect())
+        .collect();
+    let throughput_ratio: Vec<Vec<Option<f64>>> = throughput
+        .iter()
+        .map(|row| {
+            let b = base.and_then(|b| row[b]);
+            row.iter().map(|v| Some((*v)? / b?)).collect()
+        })
+        .collect();
+    let throughput_geo = (0..r.pools.len())
+        .map(|p| {
+            let ratios: Option<Vec<f64>> = throughput_ratio.iter().map(|row| row[p]).collect();
+            ratios.map_or(f64::NAN, |v| geomean(v.into_iter()))
+        })
+        .collect();
+    let fairness = r
+        .fairness
+        .as_deref()
+        .unwrap_or_default()
+        .iter()
+        .map(|runs| {
+            let done: Option<Vec<Percentiles>> = runs.iter().copied().collect();
+            done.map(|d| Percentiles::median_of(&d))
+        })
+        .collect();
+    Derived {
+        latency,
+        latency_ratio,
+        latency_geo,
+        latency_geo_16,
+        latency_geo_by_repeat,
+        throughput,
+        throughput_ratio,
+        throughput_geo,
+        fairness,
+    }
+}
+
+fn us(v: f64) -> String {
+    if v < 100.0 {
+        format!("{v:.1}")
+    } else {
+        format!("{v:.0}")
+    }
+}
+
+fn x(v: f64) -> String {
+    if v.is_nan() {
+        "–".into()
+    } else {
+        format!("{v:.2}")
+    }
+}
+
+fn pool_of(names: &[&str], name: &str) -> Option<usize> {
+    names.iter().position(|n| *n == name)
+}
+
+/// The summary: the lines `cargo xtask bench` prints.
+fn summary(r: &Results, d: &Derived) -> Vec<String> {
+    let mut lines = Vec::new();
+    if let Some(cells) = &r.latency {
+        let each = |v: &[f64]| -> String {
+            r.latency_names
+                .iter()
+                .zip(v)
+                .filter(|(n, _)| **n != BASELINE)
+                .map(|(n, g)| format!("{n} {}", x(*g)))
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
+        lines.push(format!(
+            "Latency vs deadpool, geomean of median ratios (lower is better): {}",
+            each(&d.latency_geo)
+        ));
+        lines.push(format!(
+            "Latency vs deadpool, geomean over tasks ≥ {GATE_TASKS}: {}",
+            each(&d.latency_geo_16)
+        ));
+        if let Some(o) = pool_of(&r.latency_names, OURS) {
+            let gated: Vec<(&LatencyCell, f64)> = cells
+                .iter()
+                .zip(&d.latency_ratio)
+                .filter(|(c, _)| c.tasks >= GATE_TASKS)
+                .map(|(c, row)| (c, row[o]))
+                .collect();
+            let failed: Vec<String> = gated
+                .iter()
+                .filter(|(_, v)| v.is_nan() || *v > GATE_RATIO)
+                .map(|(c, v)| format!("{}/{} {}", c.size, c.tasks, x(*v)))
+                .collect();
+            let worst = gated.iter().map(|(_, v)| *v).fold(f64::NAN, f64::max);
+            lines.push(if failed.is_empty() {
+                format!(
+                    "Latency gate (ours ≤ {GATE_RATIO}× deadpool in every cell with tasks ≥ {GATE_TASKS}): PASS (worst {})",
+                    x(worst)
+                )
+            } else {
+                format!(
+                    "Latency gate (ours ≤ {GATE_RATIO}× deadpool in every cell with tasks ≥ {GATE_TASKS}): FAIL in {}",
+                    failed.join(", ")
+                )
+            });
+        }
+    }
+    if r.throughput.is_some() {
+        let each: Vec<String> = r
+            .pools
+            .iter()
+            .zip(&d.throughput_geo)
+            .filter(|(n, _)| **n != BASELINE)
+            .map(|(n, g)| format!("{n} {}", x(*g)))
+            .collect();
+        lines.push(format!(
+            "Throughput vs deadpool, geomean of median ratios (higher is better; noisy): {}",
+            each.join(", ")
+        ));
+    }
+    if r.fairness.is_some() {
+        let each: Vec<String> = r
+            .pools
+            .iter()
+            .zip(&d.fairness)
+            .map(|(n, p)| match p {
+                Some(p) => format!("{n} {:.1}/{:.1}/{:.1}", p.p50, p.p99, p.max),
+                None => format!("{n} HUNG"),
+            })
+            .collect();
+        lines.push(format!(
+            "Fairness get() wait p50/p99/max ms: {}",
+            each.join(", ")
+        ));
+        if let (Some(o), Some(b)) = (pool_of(&r.pools, OURS), pool_of(&r.pools, BASELINE)) {
+            let verdict = match (d.fairness[o], d.fairness[b]) {
+                (Some(o), Some(b)) if o.p99 <= b.p99 * FAIRNESS_SLACK => {
+                    format!("PASS ({:.1} vs {:.1} ms)", o.p99, b.p99)
+                }
+                (Some(o), Some(b)) => format!("FAIL ({:.1} vs {:.1} ms)", o.p99, b.p99),
+                (None, _) => "FAIL (ours hung)".into(),
+                (Some(_), None) => "PASS (deadpool hung)".into(),
+            };
+            lines.push(format!(
+                "Fairness gate (ours p99 ≤ {FAIRNESS_SLACK} × deadpool p99; two FIFO pools tie within noise): {verdict}"
+            ));
+        }
+    }
+    if let Some(allocs) = &r.allocs {
+        let each: Vec<String> = r
+            .pools
+            .iter()
+            .zip(allocs)
+            .map(|(n, c)| format!("{n} {:.3}", c.per_op()))
+            .collect();
+        lines.push(format!("Allocations per get+drop: {}", each.join(", ")));
+        if let Some(o) = pool_of(&r.pools, OURS) {
+            let n = allocs[o].allocs;
+            lines.push(format!(
+                "Allocation gate (ours 0 per get): {}",
+                if n == 0 {
+                    "PASS".to_string()
+                } else {
+                    format!("FAIL ({n} in {} ops)", allocs[o].ops)
+                }
+            ));
+        }
+    }
+    lines
+}
+
+fn markdown(r: &Results, s: &Settings, m: &Machine, d: &Derived) -> String {
+    let mut md = String::new();
+    let w = &mut md;
+    let _ = writeln!(
+        w,
+        "# Pool benchmarks: ours (AvailableWorker) beside bb8, deadpool and mobc\n"
+    );
+    let _ = writeln!(
+        w,
+        "{} · {} CPUs ({}) · Linux {} · {} · tokio multi-thread runtime, {} workers · `bench` profile · {}",
+        m.date,
+        m.cpus,
+        m.cpu_model,
+        m.kernel,
+        m.rustc,
+        m.cpus,
+        m.versions
+            .iter()
+            .map(|(n, v)| format!("{n} {v}"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    );
+    let _ = writeln!(
+        w,
+        "\nNo-op connector (connection = `u64`, connect/check succeed at once); no check on checkout \
+         (bb8/mobc `test_on_check_out(false)`, ours `validate_idle(false)`, deadpool's recycle is a no-op); \
+         mobc `max_idle = max_open`. Total run time {:.0} s{}.\n",
+        r.elapsed_s,
+        if s.quick {
+            " (**--quick**: rough figures)"
+        } else {
+            ""
+        }
+    );
+    let _ = writeln!(w, "## Summary\n");
+    for line in summary(r, d) {
+        let _ = writeln!(w, "- {line}");
+    }
+    let _ = writeln!(w);
+
+    if let Some(cells) = &r.latency {
+        let _ = writeln!(
+            w,
+            "## Acquisition latency (Astro36 method, timer started before spawning)\n"
+        );
+        let _ = writeln!(
+            w,
+            "Per round: spawn *tasks* tasks × 10 × (`get`, `*c += 1`, drop), join all. Pool pre-reserved. \
+             µs per round: median [Q1, Q3] (ratio of medians to deadpool; lower is better). \
+             {} rounds per pool per cell, pools interleaved in {} blocks, after {} warm-up rounds; \
+             grid repeated {}×, figures are medians over the repeats. `floor` = the same tasks with no pool \
+             (spawn + join only). Rows marked † (4 tasks) sit at that noise floor: judge by the geomeans.\n",
+            s.rounds, s.blocks, s.warmup, s.repeat
+        );
+        let _ = writeln!(w, "| pool/tasks | {} |", r.latency_names.join(" | "));
+        let _ = writeln!(w, "|---|{}", "---|".repeat(r.latency_names.len()));
+        for ((c, row), ratios) in cells.iter().zip(&d.latency).zip(&d.latency_ratio) {
+            let mark = if c.tasks < GATE_TASKS { " †" } else { "" };
+            let cols: Vec<String> = row
+                .iter()
+                .zip(ratios)
+                .map(|(q, ratio)| {
+                    format!(
+                        "{} [{}, {}] ({})",
+                        us(q.median),
+                        us(q.q1),
+                        us(q.q3),
+                        x(*ratio)
+                    )
+                })
+                .collect();
+            let _ = writeln!(w, "| {}/{}{mark} | {} |", c.size, c.tasks, cols.join(" | "));
+        }
+        let geo = |v: &[f64]| {
+            v.iter()
+                .map(|g| format!("**{}**", x(*g)))
+                .collect::<Vec<_>>()
+                .join(" | ")
+        };
+        let _ = writeln!(w, "| geomean ratio, all cells | {} |", geo(&d.latency_geo));
+        let _ = writeln!(
+            w,
+            "| geomean ratio, tasks ≥ {GATE_TASKS} | {} |",
+            geo(&d.latency_geo_16)
+        );
+        let by_repeat: Vec<String> = d
+            .latency_geo_by_repeat
+            .iter()
+            .map(|v| v.iter().map(|g| x(*g)).collect::<Vec<_>>().join(", "))
+            .collect();
+        let _ = writeln!(
+            w,
+            "| geomean ratio per repeat | {} |",
+            by_repeat.join(" | ")
+        );
+        let _ = writeln!(w, "\n![latency](latency.svg)\n");
+    }
+
+    if let Some(cells) = &r.throughput {
+        let _ = writeln!(w, "## Throughput (bikeshedder method)\n");
+        let _ = writeln!(
+            w,
+            "{} `let _ = pool.get().await` split over *tasks* tasks; a new pool per run, timer started before \
+             building it; {} s limit per run (a pool with a timed-out run shows `timeout`). Median of {} runs, \
+             pools interleaved, M ops/s (ratio to deadpool; higher is better). On 2 CPUs run-to-run spread is large.\n",
+            s.throughput_ops,
+            s.throughput_limit.as_secs(),
+            s.runs
+        );
+        let _ = writeln!(w, "| pool/tasks | {} |", r.pools.join(" | "));
+        let _ = writeln!(w, "|---|{}", "---|".repeat(r.pools.len()));
+        for ((c, row), ratios) in cells.iter().zip(&d.throughput).zip(&d.throughput_ratio) {
+            let cols: Vec<String> = row
+                .iter()
+                .zip(ratios)
+                .zip(&c.runs)
+                .map(|((v, ratio), runs)| match v {
+                    Some(v) => format!("{v:.2} ({})", x(ratio.unwrap_or(f64::NAN))),
+                    None => format!(
+                        "timeout ({}/{} runs)",
+                        runs.iter().filter(|r| r.is_none()).count(),
+                        runs.len()
+                    ),
+                })
+                .collect();
+            let _ = writeln!(w, "| {}/{} | {} |", c.size, c.tasks, cols.join(" | "));
+        }
+        let geo: Vec<String> = d
+            .throughput_geo
+            .iter()
+            .map(|g| format!("**{}**", x(*g)))
+            .collect();
+        let _ = writeln!(w, "| geomean ratio | {} |\n", geo.join(" | "));
+    }
+
+    if r.fairness.is_some() {
+        let f = s.fairness;
+        let _ = writeln!(w, "## Fairness / tail latency (models djc/bb8#243)\n");
+        let _ = writeln!(
+            w,
+            "Pool {}, {} tasks × {} checkouts, each holding its connection {} ms (`tokio::time::sleep`); \
+             every `get()` wait recorded. Wait bound {} s for every pool. ms; each figure is the median over {} run(s). \
+             A FIFO pool gives everyone about the same wait; a barging pool starves some.\n",
+            f.size,
+            f.tasks,
+            f.checkouts,
+            f.hold.as_millis(),
+            f.wait.as_secs(),
+            s.fairness_runs
+        );
+        let _ = writeln!(
+            w,
+            "| pool | p50 | p99 | p99.9 | max | waits |\n|---|---|---|---|---|---|"
+        );
+        for (name, p) in r.pools.iter().zip(&d.fairness) {
+            match p {
+                Some(p) => {
+                    let _ = writeln!(
+                        w,
+                        "| {name} | {:.1} | {:.1} | {:.1} | {:.1} | {} |",
+                        p.p50, p.p99, p.p999, p.max, p.n
+                    );
+                }
+                None => {
+                    let _ = writeln!(w, "| {name} | hung | | | | |");
+                }
+            }
+        }
+        let _ = writeln!(w, "\n![fairness](fairness.svg)\n");
+    }
+
+    if let Some(allocs) = &r.allocs {
+        let _ = writeln!(w, "## Allocations per get()\n");
+        let _ = writeln!(
+            w,
+            "{} uncontended get + `*c += 1` + drop on one task (pool of 4, after warm-up), on a current-thread \
+             runtime so any work a checkout causes elsewhere (e.g. a spawned return task) is counted too; \
+             counted by a wrapper around the system allocator.\n",
+            s.alloc_ops
+        );
+        let _ = writeln!(w, "| pool | allocs/op | bytes/op |\n|---|---|---|");
+        for (name, c) in r.pools.iter().zip(allocs) {
+            let _ = writeln!(
+                w,
+                "| {name} | {:.3} | {:.1} |",
+                c.per_op(),
+                c.bytes_per_op()
+            );
+        }
+        let _ = writeln!(w);
+    }
+    md
+}
+
+/// A minimal JSON value, enough for the raw figures (NaN and missing become `null`).
+enum Json {
+    Null,
+    Num(f64),
+    Str(String),
+    Arr(Vec<Json>),
+    Obj(Vec<(&'static str, Json)>),
+}
+
+impl Json {
+    fn num(v: impl Into<f64>) -> Json {
+        Json::Num(v.into())
+    }
+
+    fn opt(v: Option<f64>) -> Json {
+        v.map_or(Json::Null, Json::Num)
+    }
+
+    fn write(&self, out: &mut String) {
+        match self {
+            Json::Null => out.push_str("null"),
+            Json::Num(v) if v.is_finite() => {
+                let _ = write!(out, "{v}");
+            }
+            Json::Num(_) => out.push_str("null"),
+            Json::Str(s) => {
+                out.push('"');
+                for ch in s.chars() {
+                    match ch {
+                        '"' => out.push_str("\\\""),
+                        '\\' => out.push_str("\\\\"),
+                        c if (c as u32) < 0x20 => {
+                            let _ = write!(out, "\\u{:04x}", c as u32);
+                        }
+                        c => out.push(c),
+                    }
+                }
+                out.push('"');
+            }
+            Json::Arr(items) => {
+                out.push('[');
+                for (i, item) in items.iter().enumerate() {
+                    if i > 0 {
+                        out.push(',');
+                    }
+                    item.write(out);
+                }
+                out.push(']');
+            }
+            Json::Obj(fields) => {
+                out.push('{');
+                for (i, (k, v)) in fields.iter().enumerate() {
+                    if i > 0 {
+                        out.push(',');
+                    }
+                    let _ = write!(out, "\"{k}\":");
+                    v.write(out);
+                }
+                out.push('}');
+            }
+        }
+    }
+}
+
+fn quartiles_json(q: &Quartiles) -> Json {
+    Json::Obj(vec![
+        ("q1_us", Json::num(q.q1)),
+        ("median_us", Json::num(q.median)),
+        ("q3_us", Json::num(q.q3)),
+    ])
+}
+
+fn percentiles_json(p: &Option<Percentiles>) -> Json {
+    match p {
+        None => Json::Null,
+        Some(p) => Json::Obj(vec![
+            ("p50_ms", Json::num(p.p50)),
+            ("p99_ms", Json::num(p.p99)),
+            ("p999_ms", Json::num(p.p999)),
+            ("max_ms", Json::num(p.max)),
+            ("waits", Json::num(p.n as f64)),
+        ]),
+    }
+}
+
+/// `{pool: f(i)}` for each name.
+fn per_pool(names: &[&'static str], f: impl Fn(usize) -> Json) -> Json {
+    Json::Obj(names.iter().enumerate().map(|(i, n)| (*n, f(i))).collect())
+}
+
+fn json(r: &Results, s: &Settings, m: &Machine, d: &Derived) -> String {
+    let mut root = vec![
+        (
+            "machine",
+            Json::Obj(vec![
+                ("date", Json::Str(m.date.clone())),
+                ("cpus", Json::num(m.cpus as f64)),
+                ("cpu_model", Json::Str(m.cpu_model.clone())),
+                ("kernel", Json::Str(m.kernel.clone())),
+                ("rustc", Json::Str(m.rustc.clone())),
+                (
+                    "versions",
+                    Json::Obj(
+                        m.versions
+                            .iter()
+                            .map(|(n, v)| (*n, Json::Str(v.clone())))
+                            .collect(),
+                    ),
+                ),
+            ]),
+        ),
+        (
+            "settings",
+            Json::Obj(vec![
+                ("quick", Json::Str(s.quick.to_string())),
+                ("rounds", Json::num(s.rounds as f64)),
+                ("repeat", Json::num(s.repeat as f64)),
+                ("blocks", Json::num(s.blocks as f64)),
+                ("warmup", Json::num(s.warmup as f64)),
+                ("throughput_ops", Json::num(s.throughput_ops as f64)),
+                ("throughput_runs", Json::num(s.runs as f64)),
+                ("fairness_runs", Json::num(s.fairness_runs as f64)),
+                ("alloc_ops", Json::num(s.alloc_ops as f64)),
+            ]),
+        ),
+        ("baseline", Json::Str(BASELINE.into())),
+        ("elapsed_s", Json::num(r.elapsed_s)),
+    ];
+    if let Some(cells) = &r.latency {
+        let names = &r.latency_names;
+        let cells_json = cells
+            .iter()
+            .enumerate()
+            .map(|(ci, c)| {
+                Json::Obj(vec![
+                    ("pool_size", Json::num(c.size as f64)),
+                    ("tasks", Json::num(c.tasks as f64)),
+                    (
+                        "median_of_repeats",
+                        per_pool(names, |p| quartiles_json(&d.latency[ci][p])),
+                    ),
+                    (
+                        "ratio_to_baseline",
+                        per_pool(names, |p| Json::num(d.latency_ratio[ci][p])),
+                    ),
+                    (
+                        "repeats",
+                        per_pool(names, |p| {
+                            Json::Arr(c.runs[p].iter().map(quartiles_json).collect())
+                        }),
+                    ),
+                ])
+            })
+            .collect();
+        root.push((
+            "latency",
+            Json::Obj(vec![
+                ("unit", Json::Str("microseconds per round".into())),
+                ("cells", Json::Arr(cells_json)),
+                (
+                    "geomean_ratio",
+                    per_pool(names, |p| Json::num(d.latency_geo[p])),
+                ),
+                (
+                    "geomean_ratio_tasks_ge_16",
+                    per_pool(names, |p| Json::num(d.latency_geo_16[p])),
+                ),
+                (
+                    "geomean_ratio_per_repeat",
+                    per_pool(names, |p| {
+                        Json::Arr(
+                            d.latency_geo_by_repeat[p]
+                                .iter()
+                                .map(|g| Json::num(*g))
+                                .collect(),
+                        )
+                    }),
+                ),
+            ]),
+        ));
+    }
+    if let Some(cells) = &r.throughput {
+        let names = &r.pools;
+        let cells_json = cells
+            .iter()
+            .enumerate()
+            .map(|(ci, c)| {
+                Json::Obj(vec![
+                    ("pool_size", Json::num(c.size as f64)),
+                    ("tasks", Json::num(c.tasks as f64)),
+                    (
+                        "median_mops",
+                        per_pool(names, |p| Json::opt(d.throughput[ci][p])),
+                    ),
+                    (
+                        "ratio_to_baseline",
+                        per_pool(names, |p| Json::opt(d.throughput_ratio[ci][p])),
+                    ),
+                    (
+                        "runs_mops",
+                        per_pool(names, |p| {
+                            Json::Arr(c.runs[p].iter().map(|v| Json::opt(*v)).collect())
+                        }),
+                    ),
+                ])
+            })
+            .collect();
+        root.push((
+            "throughput",
+            Json::Obj(vec![
+                (
+                    "unit",
+                    Json::Str("million get() per second; null = timed out".into()),
+                ),
+                ("cells", Json::Arr(cells_json)),
+                (
+                    "geomean_ratio",
+                    per_pool(names, |p| Json::num(d.throughput_geo[p])),
+                ),
+            ]),
+        ));
+    }
+    if let Some(runs) = &r.fairness {
+        root.push((
+            "fairness",
+            Json::Obj(vec![
+                (
+                    "median_of_runs",
+                    per_pool(&r.pools, |p| percentiles_json(&d.fairness[p])),
+                ),
+                (
+                    "runs",
+                    per_pool(&r.pools, |p| {
+                        Json::Arr(runs[p].iter().map(percentiles_json).collect())
+                    }),
+                ),
+            ]),
+        ));
+    }
+    if let Some(allocs) = &r.allocs {
+        root.push((
+            "allocations",
+            per_pool(&r.pools, |p| {
+                let c = allocs[p];
+                Json::Obj(vec![
+                    ("ops", Json::num(c.ops as f64)),
+                    ("allocs", Json::num(c.allocs as f64)),
+                    ("bytes", Json::num(c.bytes as f64)),
+                    ("allocs_per_op", Json::num(c.per_op())),
+                ])
+            }),
+        ));
+    }
+    let mut out = String::new();
+    Json::Obj(root).write(&mut out);
+    out.push('\n');
+    out
+}
+
+const COLORS: &[&str] = &[
+    "#d62728", "#1f77b4", "#2ca02c", "#ff7f0e", "#7f7f7f", "#9467bd",
+];
+
+fn svg_open(width: f64, height: f64, title: &str) -> String {
+    format!(
+        "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{width}\" height=\"{height}\" \
+         viewBox=\"0 0 {width} {height}\" font-family=\"sans-serif\" font-size=\"11\">\n\
+         <rect width=\"100%\" height=\"100%\" fill=\"white\"/>\n\
+         <text x=\"{}\" y=\"18\" text-anchor=\"middle\" font-size=\"14\">{title}</text>\n",
+        width / 2.0
+    )
+}
+
+fn legend(svg: &mut String, names: &[&str], x0: f64, y: f64) {
+    for (i, name) in names.iter().enumerate() {
+        let x = x0 + i as f64 * 90.0;
+        let _ = writeln!(
+            svg,
+            "<rect x=\"{x}\" y=\"{}\" width=\"10\" height=\"10\" fill=\"{}\"/><text x=\"{}\" y=\"{y}\">{name}</text>",
+            y - 9.0,
+            COLORS[i % COLORS.len()],
+            x + 14.0
+        );
+    }
+}
+
+/// Grouped bars of the median per cell, log scale, with Q1–Q3 whiskers.
+fn latency_svg(r: &Results, d: &Derived) -> String {
+    let cells = r.latency.as_deref().unwrap_or_default();
+    let n = r.latency_names.len();
+    let (bar, group_gap, left, top, plot_h) = (10.0, 18.0, 60.0, 50.0, 320.0);
+    let group_w = n as f64 * (bar + 2.0) + group_gap;
+    let width = left + cells.len() as f64 * group_w + 20.0;
+    let height = top + plot_h + 50.0;
+    let values = d
+        .latency
+        .iter()
+        .flatten()
+        .flat_map(|q| [q.q1, q.q3])
+        .filter(|v| *v > 0.0);
+    let (lo, hi) = values.fold((f64::MAX, 0.0f64), |(lo, hi), v| (lo.min(v), hi.max(v)));
+    let (lo, hi) = (
+        lo.max(1e-3).log10().floor(),
+        hi.max(1e-3).log10().ceil().max(lo.log10().floor() + 1.0),
+    );
+    let y =
+        |v: f64| top + plot_h * (1.0 - ((v.max(1e-3).log10() - lo) / (hi - lo)).clamp(0.0, 1.0));
+    let mut svg = svg_open(
+        width,
+        height,
+        "Acquisition latency: median µs per round (log scale), whiskers Q1–Q3",
+    );
+    for e in (lo as i32)..=(hi as i32) {
+        let v = 10f64.powi(e);
+        let _ = writeln!(
+            svg,
+            "<line x1=\"{left}\" x2=\"{}\" y1=\"{y0}\" y2=\"{y0}\" stroke=\"#ddd\"/><text x=\"{}\" y=\"{}\" text-anchor=\"end\">{v}</text>",
+            width - 20.0,
+            left - 4.0,
+            y(v) + 4.0,
+            y0 = y(v)
+        );
+    }
+    for (ci, (c, row)) in cells.iter().zip(&d.latency).enumerate() {
+        let gx = left + ci as f64 * group_w + group_gap / 2.0;
+        for (p, q) in row.iter().enumerate() {
+            let bx = gx + p as f64 * (bar + 2.0);
+            let color = COLORS[p % COLORS.len()];
+            let _ = writeln!(
+                svg,
+                "<rect x=\"{bx:.1}\" y=\"{:.1}\" width=\"{bar}\" height=\"{:.1}\" fill=\"{color}\"><title>{} {}/{}: {} µs</title></rect>",
+                y(q.median),
+                top + plot_h - y(q.median),
+                r.latency_names[p],
+                c.size,
+                c.tasks,
+                us(q.median)
+            );
+            let mx = bx + bar / 2.0;
+            let _ = writeln!(
+                svg,
+                "<line x1=\"{mx:.1}\" x2=\"{mx:.1}\" y1=\"{:.1}\" y2=\"{:.1}\" stroke=\"black\" stroke-width=\"1\"/>",
+                y(q.q1),
+                y(q.q3)
+            );
+        }
+        let _ = writeln!(
+            svg,
+            "<text x=\"{:.1}\" y=\"{}\" text-anchor=\"middle\">{}/{}{}</text>",
+            gx + (group_w - group_gap) / 2.0,
+            top + plot_h + 15.0,
+            c.size,
+            c.tasks,
+            if c.tasks < GATE_TASKS { "†" } else { "" }
+        );
+    }
+    let _ = writeln!(
+        svg,
+        "<text x=\"{left}\" y=\"{}\">pool size / tasks († = at the spawn/join noise floor)</text>",
+        top + plot_h + 32.0
+    );
+    legend(&mut svg, &r.latency_names, left, 38.0);
+    svg.push_str("</svg>\n");
+    svg
+}
+
+/// Grouped bars per statistic (p50, p99, p99.9, max), one bar per pool, linear scale.
+fn fairness_svg(r: &Results, d: &Derived) -> String {
+    let stats_of = |p: &Percentiles| [p.p50, p.p99, p.p999, p.max];
+    let labels = ["p50", "p99", "p99.9", "max"];
+    let n = r.pools.len();
+    let (bar, group_gap, left, top, plot_h) = (26.0, 40.0, 60.0, 50.0, 300.0);
+    let group_w = n as f64 * (bar + 4.0) + group_gap;
+    let width = left + labels.len() as f64 * group_w + 20.0;
+    let height = top + plot_h + 40.0;
+    let hi = d
+        .fairness
+        .iter()
+        .flatten()
+        .flat_map(stats_of)
+        .fold(1.0f64, f64::max);
+    // A round axis maximum: 1, 2 or 5 × a power of ten.
+    let mag = 10f64.powf(hi.log10().floor());
+    let hi = [1.0, 2.0, 5.0, 10.0]
+        .iter()
+        .map(|m| m * mag)
+        .find(|v| *v >= hi)
+        .unwrap_or(hi);
+    let y = |v: f64| top + plot_h * (1.0 - (v / hi).clamp(0.0, 1.0));
+    let mut svg = svg_open(
+        width,
+        height,
+        "Fairness: get() wait, ms (pool 50, 1000 tasks × 20, hold 1 ms)",
+    );
+    for k in 0..=5 {
+        let v = hi * k as f64 / 5.0;
+        let _ = writeln!(
+            svg,
+            "<line x1=\"{left}\" x2=\"{}\" y1=\"{y0:.1}\" y2=\"{y0:.1}\" stroke=\"#ddd\"/><text x=\"{}\" y=\"{:.1}\" text-anchor=\"end\">{v}</text>",
+            width - 20.0,
+            left - 4.0,
+            y(v) + 4.0,
+            y0 = y(v)
+        );
+    }
+    for (si, label) in labels.iter().enumerate() {
+        let gx = left + si as f64 * group_w + group_gap / 2.0;
+        for (p, stats) in d.fairness.iter().enumerate() {
+            let bx = gx + p as f64 * (bar + 4.0);
+            match stats {
+                Some(st) => {
+                    let v = stats_of(st)[si];
+                    let _ = writeln!(
+                        svg,
+                        "<rect x=\"{bx:.1}\" y=\"{:.1}\" width=\"{bar}\" height=\"{:.1}\" fill=\"{}\"><title>{} {label}: {v:.1} ms</title></rect>\
+                         <text x=\"{:.1}\" y=\"{:.1}\" text-anchor=\"middle\" font-size=\"9\">{v:.0}</text>",
+                        y(v),
+                        top + plot_h - y(v),
+                        COLORS[p % COLORS.len()],
+                        r.pools[p],
+                        bx + bar / 2.0,
+                        y(v) - 3.0
+                    );
+                }
+                None => {
+                    let _ = writeln!(
+                        svg,
+                        "<text x=\"{:.1}\" y=\"{:.1}\" text-anchor=\"middle\">hung</text>",
+                        bx + bar / 2.0,
+                        top + plot_h - 3.0
+                    );
+                }
+            }
+        }
+        let _ = writeln!(
+            svg,
+            "<text x=\"{:.1}\" y=\"{}\" text-anchor=\"middle\">{label}</text>",
+            gx + (group_w - group_gap) / 2.0,
+            top + plot_h + 16.0
+        );
+    }
+    legend(&mut svg, &r.pools, left, 38.0);
+    svg.push_str("</svg>\n");
+    svg
+}
+
+/// Writes the four files; returns the Markdown's path and the summary lines.
+pub fn write(r: &Results, s: &Settings) -> std::io::Result<(PathBuf, Vec<String>)> {
+    let dir = out_dir(s);
+    std::fs::create_dir_all(&dir)?;
+    let m = Machine::probe();
+    let d = derive(r);
+    let md_path = dir.join("pools.md");
+    std::fs::write(&md_path, markdown(r, s, &m, &d))?;
+    std::fs::write(dir.join("pools.json"), json(r, s, &m, &d))?;
+    if r.latency.is_some() {
+        std::fs::write(dir.join("latency.svg"), latency_svg(r, &d))?;
+    }
+    if r.fairness.is_some() {
+        std::fs::write(dir.join("fairness.svg"), fairness_svg(r, &d))?;
+    }
+    Ok((md_path, summary(r, &d)))
+}
+
+/// The smoke run's checks: everything completed, and ours allocates nothing per get.
+pub fn smoke_check(r: &Results) -> Result<Vec<String>, String> {
+    let d = derive(r);
+    for (cell, row) in r.throughput.iter().flatten().zip(&d.throughput) {
+        for (name, v) in r.pools.iter().zip(row) {
+            if v.is_none() {
+                return Err(format!(
+                    "throughput {}/{}: {name} timed out",
+                    cell.size, cell.tasks
+                ));
+            }
+        }
+    }
+    for (name, p) in r.pools.iter().zip(&d.fairness) {
+        if p.is_none() {
+            return Err(format!("fairness: {name} hung"));
+        }
+    }
+    if let (Some(allocs), Some(o)) = (&r.allocs, pool_of(&r.pools, OURS))
+        && allocs[o].allocs != 0
+    {
+        return Err(format!(
+            "ours allocated {} times in {} get()s",
+            allocs[o].allocs, allocs[o].ops
+        ));
+    }
+    Ok(summary(r, &d))
+}

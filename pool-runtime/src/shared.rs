@@ -1,0 +1,195 @@
+//! Shared use of multiplexing connections: many callers pipeline on one worker's connection
+//! at once (tokio-postgres `Client`, redis `MultiplexedConnection`, …), without waiting for
+//! each other. Exclusive use ([`Pool::get`]) still works on the same pool: an owner keeps new
+//! shared users off its worker and waits for those in flight, then has it alone.
+
+use std::fmt;
+use std::hash::Hash;
+use std::ops::Deref;
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+
+use bb8::ManageConnection;
+use tokio::time::Instant;
+
+use crate::core::Core;
+use crate::error::Error;
+use crate::pool::{EXCLUSIVE, Inner};
+use crate::strategy::{Keyless, Strategy, random_below};
+use crate::{Conn, Pool};
+
+/// A connector whose connection serves many concurrent callers through `&` (it pipelines or
+/// multiplexes requests). Implementing it allows [`crate::PoolBuilder::multiplexed`].
+pub trait Multiplexed: ManageConnection<Connection: Sync> {}
+
+impl Multiplexed for crate::Generic {}
+
+/// How a strategy picks a worker for shared use.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[doc(hidden)]
+pub enum SharedPick {
+    /// The worker with the fewest callers in flight (`best_worker`, `available_worker`).
+    Least,
+    /// Round robin (`next_worker`).
+    Next,
+    /// At random (`random_worker`).
+    Random,
+}
+
+/// A worker's connection used together with other callers: derefs to `&C::Connection`.
+pub struct Shared<'a, C: ManageConnection> {
+    inner: &'a Arc<Inner<C>>,
+    idx: usize,
+    /// Set when every worker was owned and this caller waited for one exclusively.
+    owned: Option<Conn<'a, C>>,
+}
+
+impl<C: ManageConnection> Shared<'_, C> {
+    /// The index of the worker (0-based).
+    pub fn worker(&self) -> usize {
+        self.idx
+    }
+}
+
+impl<C: ManageConnection> Deref for Shared<'_, C> {
+    type Target = C::Connection;
+
+    fn deref(&self) -> &C::Connection {
+        if let Some(conn) = &self.owned {
+            return conn;
+        }
+        // SAFETY: this caller counts as a shared user of a worker that no one owns, so the
+        // connection is neither replaced nor borrowed mutably meanwhile; `Multiplexed`
+        // requires the connection to be `Sync`.
+        unsafe { self.inner.slots[self.idx].conn_ref() }
+            .as_ref()
+            .expect("a worker open to shared use holds a connection")
+    }
+}
+
+impl<C: ManageConnection> Drop for Shared<'_, C> {
+    fn drop(&mut self) {
+        if self.owned.is_none() {
+            self.inner.slots[self.idx].leave();
+        }
+    }
+}
+
+impl<C: ManageConnection> fmt::Debug for Shared<'_, C> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Shared")
+            .field("pool", &self.inner.name)
+            .field("worker", &self.idx)
+            .finish()
+    }
+}
+
+impl<C: Multiplexed, S: Strategy> Pool<C, S> {
+    /// Uses a worker's connection together with other callers, without waiting for them.
+    /// The strategy picks the worker (`best_worker`: fewest calls in flight). Only when every
+    /// worker is owned exclusively (or the pool was not built
+    /// [`multiplexed`](crate::PoolBuilder::multiplexed)) does the caller wait, as for
+    /// [`Pool::get`].
+    pub async fn get_shared(&self) -> Result<Shared<'_, C>, Error<C::Error>>
+    where
+        S: Keyless,
+    {
+        self.shared(None).await
+    }
+
+    /// [`Pool::get_shared`] on the worker `key` maps to.
+    pub async fn get_shared_by<K: Hash + ?Sized>(
+        &self,
+        key: &K,
+    ) -> Result<Shared<'_, C>, Error<C::Error>> {
+        self.shared(Some(self.worker_for(key))).await
+    }
+
+    /// Runs `f` on a shared connection (see [`Pool::get_shared`]) under `call_timeout`.
+    pub async fn call_shared<F, T>(&self, f: F) -> Result<T, Error<C::Error>>
+    where
+        S: Keyless,
+        F: AsyncFnOnce(&C::Connection) -> T,
+    {
+        let started = Instant::now();
+        let run = async {
+            let conn = self.shared(None).await?;
+            Ok(f(&conn).await)
+        };
+        let inner = &self.inner;
+        let out = match inner.config.call_timeout {
+            Some(t) => tokio::time::timeout_at(started + t, run)
+                .await
+                .unwrap_or_else(|_| Err(inner.timeout(t))),
+            None => run.await,
+        };
+        inner.metrics.call.record(started.elapsed());
+        out
+    }
+
+    async fn shared(&self, pinned: Option<usize>) -> Result<Shared<'_, C>, Error<C::Error>> {
+        let inner = &self.inner;
+        if inner.config.multiplexed {
+            let found = match pinned {
+                Some(i) => try_share(inner, i).then_some(i),
+                None => pick::<C, S>(inner),
+            };
+            if let Some(idx) = found {
+                return Ok(Shared {
+                    inner,
+                    idx,
+                    owned: None,
+                });
+            }
+        }
+        let conn = self.checkout(pinned, None, true).await?;
+        Ok(Shared {
+            inner,
+            idx: conn.worker(),
+            owned: Some(conn),
+        })
+    }
+}
+
+/// Joins worker `i` as a shared user unless someone owns it.
+fn try_share<C: ManageConnection>(inner: &Inner<C>, i: usize) -> bool {
+    let slot = &inner.slots[i];
+    if slot.users.fetch_add(1, Ordering::Acquire) & EXCLUSIVE == 0 {
+        return true;
+    }
+    slot.leave();
+    false
+}
+
+fn pick<C: ManageConnection, S: Strategy>(inner: &Inner<C>) -> Option<usize> {
+    let core: &Core = &inner.core;
+    let n = core.workers();
+    let start = match S::SHARED_PICK {
+        SharedPick::Next => inner.next.fetch_add(1, Ordering::Relaxed) % n,
+        SharedPick::Random | SharedPick::Least => random_below(n),
+    };
+    if S::SHARED_PICK == SharedPick::Least {
+        let mut least: Option<(u32, usize)> = None;
+        for k in 0..n {
+            let i = (start + k) % n;
+            let users = inner.slots[i].users.load(Ordering::Relaxed);
+            if users & EXCLUSIVE != 0 {
+                continue;
+            }
+            if users == 0 && try_share(inner, i) {
+                return Some(i);
+            }
+            if least.is_none_or(|(l, _)| users < l) {
+                least = Some((users, i));
+            }
+        }
+        if let Some((_, i)) = least
+            && try_share(inner, i)
+        {
+            return Some(i);
+        }
+    }
+    (0..n)
+        .map(|k| (start + k) % n)
+        .find(|&i| try_share(inner, i))
+}

@@ -1,0 +1,127 @@
+//! The declaration model of outgoing-pools: parse, validate, expand hosts, resolve defaults.
+//!
+//! No I/O and no async: `pool-macros` feeds it the tokens of `#[outgoing_pools(...)]` (or the
+//! text of the file they name) and generates code from the [`Plan`]; the config importer uses
+//! the same entry points. Every option name, default and rule lives here, in [`OPTIONS`] and the
+//! `check` module, so the attribute, the TOML form and the importer cannot disagree.
+//!
+//! ```
+//! use pool_spec::{PoolType, Strategy, parse_attr, plan};
+//! use quote::quote;
+//!
+//! let decl = parse_attr(quote! {
+//!     hosts = ["a.com", "b.com", "c.eu", "d.eu"],
+//!     redis(scope = "a.com", workers = 5, connection(host = "10.0.0.1")),
+//!     redis(scope = host, strategy = random_worker, connection(host = "10.0.0.2")),
+//!     http(tag = http_auth, strategy = available_worker,
+//!          connection(host = "https://auth.example.com:8080", path_prefix = "/api")),
+//! })
+//! .expect("a valid declaration");
+//!
+//! let plan = plan(&decl);
+//! let redis = plan.group(PoolType::Redis, "default").unwrap();
+//! assert_eq!(redis.accessor_name, "redis");
+//! assert_eq!(redis.resolve("a.com").unwrap().workers, 5);
+//! assert_eq!(redis.resolve("b.com").unwrap().strategy, Strategy::RandomWorker);
+//! assert_eq!(plan.group(PoolType::Http, "http_auth").unwrap().accessor_name, "http_http_auth");
+//!
+//! // Every mistake is reported at once, each on its own token.
+//! let errors = parse_attr(quote! { redis(wrokers = 5, strategy = best_wroker) }).unwrap_err();
+//! assert_eq!(
+//!     errors.messages(),
+//!     [
+//!         "unknown key `wrokers` in `redis` pool; did you mean `workers`?",
+//!         "unknown strategy `best_wroker`; did you mean `best_worker`?",
+//!     ]
+//! );
+//! ```
+//!
+//! Values may come from the environment at start: `env("NAME")` or
+//! `env("NAME", default = "...")` in the attribute, `{ env = "NAME" }` in TOML. They stay
+//! [`Value::Env`] here; the runtime parses the text with [`OptionDesc::parse_text`].
+
+#![warn(missing_docs)]
+#![forbid(unsafe_code)]
+
+mod attr;
+mod check;
+mod error;
+mod model;
+mod names;
+mod options;
+mod plan;
+mod raw;
+mod suggest;
+mod toml_form;
+
+#[cfg(test)]
+mod tests;
+
+pub use error::{Error, Errors, FileLoc, Loc, Spanned};
+pub use model::{
+    ConnectorKind, Declaration, Driver, Origin, PoolDecl, PoolType, QueueType, Scope, Server,
+    Setting, Strategy, TlsDecl, Value, accessor_name, host_variant,
+};
+pub use options::{
+    Const, DefaultValue, Kind, Level, Need, OPTIONS, OptionDesc, Range, lookup, options_for,
+    reference_markdown,
+};
+pub use plan::{
+    Plan, PlannedHost, PlannedPool, PlannedSetting, PlannedTls, PoolGroup, PoolOrigin, plan,
+};
+
+use error::Ctxt;
+use proc_macro2::TokenStream;
+
+/// Parses and validates the inside of `#[outgoing_pools(...)]`.
+///
+/// With `file = "..."`, the returned declaration only carries [`Declaration::file`] (and
+/// [`Declaration::krate`]): read that file and call [`parse_toml`].
+pub fn parse_attr(tokens: TokenStream) -> Result<Declaration, Errors> {
+    let (decl, errors) = parse_attr_recover(tokens);
+    if errors.is_empty() {
+        Ok(decl)
+    } else {
+        Err(errors)
+    }
+}
+
+/// Like [`parse_attr`], but also returns what could be read when there are errors, so the macro
+/// can expand a stub next to them and the rest of the crate keeps compiling.
+pub fn parse_attr_recover(tokens: TokenStream) -> (Declaration, Errors) {
+    let cx = Ctxt::new();
+    let decl = attr::parse(&cx, tokens);
+    if decl.file.is_none() {
+        check::check(&cx, &decl);
+    }
+    (decl, error::errors_from(cx.take()))
+}
+
+/// Parses and validates a MongooseIM-style TOML file; `file_name` is used in messages
+/// (`pools.toml:12:3: ...`).
+pub fn parse_toml(text: &str, file_name: &str) -> Result<Declaration, Errors> {
+    let (decl, errors) = parse_toml_recover(text, file_name);
+    if errors.is_empty() {
+        Ok(decl)
+    } else {
+        Err(errors)
+    }
+}
+
+/// Like [`parse_toml`], but also returns what could be read when there are errors.
+pub fn parse_toml_recover(text: &str, file_name: &str) -> (Declaration, Errors) {
+    let cx = Ctxt::new();
+    let decl = toml_form::parse(&cx, text, file_name);
+    if cx.error_count() == 0 || !decl.pools.is_empty() {
+        check::check(&cx, &decl);
+    }
+    (decl, error::errors_from(cx.take()))
+}
+
+/// Runs the cross-pool rules again on a parsed declaration that was edited afterwards (say, an
+/// importer merging hosts into it).
+pub fn validate(decl: &Declaration) -> Result<(), Errors> {
+    let cx = Ctxt::new();
+    check::check(&cx, decl);
+    cx.check()
+}

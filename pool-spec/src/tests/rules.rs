@@ -1,0 +1,517 @@
+//! One test per rule: the exact message, on the declaration that breaks only that rule.
+
+use super::*;
+
+const PG: &str = r#"host = "h", database = "d", username = "u", password = "p""#;
+
+fn one(src: &str) -> String {
+    attr_error(src).0
+}
+
+#[test]
+fn unknown_type() {
+    assert_eq!(
+        one("rediss(workers = 1)"),
+        "unknown pool type `rediss`; did you mean `redis`?"
+    );
+    assert_eq!(
+        one("mongo()"),
+        "unknown pool type `mongo`; expected one of `cassandra`, `riak`, `redis`, `http`, `elastic`, `rdbms`, `rabbit`, `ldap` or `generic`"
+    );
+}
+
+#[test]
+fn unknown_top_level_key() {
+    assert_eq!(
+        one(r#"host = ["a.com"]"#),
+        "unknown key `host`; did you mean `hosts`?"
+    );
+    assert_eq!(one(r#"hosts("a.com")"#), "expected `hosts = ...`");
+    assert_eq!(
+        one("whatever = 1"),
+        "unknown key `whatever`; expected `hosts`, `crate`, `file` or a pool type"
+    );
+}
+
+#[test]
+fn unknown_key() {
+    assert_eq!(
+        one("redis(wrokers = 5)"),
+        "unknown key `wrokers` in `redis` pool; did you mean `workers`?"
+    );
+    assert_eq!(
+        one("redis(connection(hots = \"x\"))"),
+        "unknown key `hots` in `redis` connection; did you mean `host`?"
+    );
+    assert_eq!(
+        one("rabbit(connection(reconnect(attmpts = 1)))"),
+        "unknown key `reconnect.attmpts` in `rabbit` connection; did you mean `reconnect.attempts`?"
+    );
+    assert_eq!(
+        one("redis(connection(tls(cafile = \"x\")))"),
+        "unknown key `cafile` in `redis` tls; expected one of `verify_mode`, `certfile`, `cacertfile`, `keyfile`, `password`, `ciphers`, `versions` or `server_name_indication`"
+    );
+    assert_eq!(
+        one("redis(zzz = 1)"),
+        "unknown key `zzz` in `redis` pool; expected one of `scope`, `tag`, `workers`, `strategy`, `call_timeout`, `max_worker_queue_len`, `overrun_warning`, `max_overrun_warnings`, `queue_type` or `connection`"
+    );
+}
+
+#[test]
+fn key_in_the_wrong_section() {
+    assert_eq!(
+        one("redis(port = 1)"),
+        "unknown key `port` in `redis` pool; `port` belongs in `connection`"
+    );
+    assert_eq!(
+        one("redis(tls())"),
+        "unknown key `tls` in `redis` pool; `tls` belongs in `connection`"
+    );
+    assert_eq!(
+        one("redis(connection(call_timeout = 1))"),
+        "unknown key `call_timeout` in `redis` connection; `call_timeout` is a pool key, it belongs outside `connection`"
+    );
+    assert_eq!(
+        one("redis(connection(cacertfile = \"ca.pem\"))"),
+        "unknown key `cacertfile` in `redis` connection; `cacertfile` belongs in `tls`"
+    );
+    assert_eq!(
+        one("generic(connection(host = \"x\"))"),
+        "unknown key `host` in `generic` connection; `generic` pools take no connection keys"
+    );
+}
+
+#[test]
+fn unknown_strategy() {
+    assert_eq!(
+        one("redis(strategy = best_wroker)"),
+        "unknown strategy `best_wroker`; did you mean `best_worker`?"
+    );
+    assert_eq!(
+        one("redis(strategy = fastest)"),
+        "unknown strategy `fastest`; expected one of `best_worker`, `random_worker`, `next_worker`, `available_worker`, `next_available_worker` or `hash_worker`"
+    );
+}
+
+#[test]
+fn unknown_enum_value() {
+    assert_eq!(
+        one("redis(queue_type = fifa)"),
+        "unknown value `fifa` for `queue_type`; did you mean `fifo`?"
+    );
+    assert_eq!(
+        one("redis(connection(tls(verify_mode = always)))"),
+        "unknown value `always` for `verify_mode`; expected one of `peer`, `selfsigned_peer` or `none`"
+    );
+    assert_eq!(
+        one("rdbms(connection(driver = postgres))"),
+        "unknown driver `postgres`; expected one of `pgsql`, `mysql` or `odbc`"
+    );
+}
+
+#[test]
+fn unknown_scope() {
+    assert_eq!(
+        one("redis(scope = hots)"),
+        "unknown scope `hots`; did you mean `host`?"
+    );
+    assert_eq!(
+        one("redis(scope = everywhere)"),
+        "unknown scope `everywhere`; expected `global`, `host` or a host string such as \"a.com\""
+    );
+}
+
+#[test]
+fn wrong_value_type() {
+    assert_eq!(
+        one("redis(workers = \"5\")"),
+        "expected an integer for `workers`, found \"5\""
+    );
+    assert_eq!(
+        one("redis(connection(host = localhost))"),
+        "expected a string for `host`, found `localhost`"
+    );
+    assert_eq!(
+        one("rabbit(connection(confirms_enabled = 1))"),
+        "expected `true` or `false` for `confirms_enabled`, found `1`"
+    );
+    assert_eq!(
+        one("ldap(connection(servers = \"a\"))"),
+        "expected a list of strings for `servers`, found \"a\""
+    );
+    assert_eq!(
+        one("ldap(connection(servers = [\"a\", 1]))"),
+        "expected a list of strings for `servers`, found `1` in the list"
+    );
+    assert_eq!(
+        one("redis(workers = 1.5)"),
+        "expected an integer for `workers`, found a float `1.5`"
+    );
+    assert_eq!(
+        one("redis(workers())"),
+        "expected an integer for `workers`, found `workers(...)`"
+    );
+    assert_eq!(
+        one("rabbit(connection(reconnect = 5))"),
+        "expected `reconnect(...)` for `reconnect`, found `5`"
+    );
+    assert_eq!(
+        one("redis(connection = 5)"),
+        "expected `connection(...)` for `connection`, found `5`"
+    );
+    assert_eq!(
+        one("redis(overrun_warning = never)"),
+        "expected an integer or `infinity` for `overrun_warning`, found `never`"
+    );
+    assert_eq!(
+        one(r#"hosts = "a.com""#),
+        "expected a list of host strings such as `[\"a.com\"]` for `hosts`, found \"a.com\""
+    );
+    assert_eq!(
+        one("redis(tag = 5)"),
+        "expected a tag of lowercase letters, digits and `_` for `tag`, found `5`"
+    );
+}
+
+#[test]
+fn out_of_range_numbers() {
+    assert_eq!(
+        one("redis(workers = 0)"),
+        "`workers` must be at least 1, got 0"
+    );
+    assert_eq!(
+        one("redis(workers = -3)"),
+        "`workers` must be at least 1, got -3"
+    );
+    assert_eq!(
+        one("redis(connection(port = 70000))"),
+        "`port` must be between 1 and 65535, got 70000"
+    );
+    assert_eq!(
+        one("redis(call_timeout = 0)"),
+        "`call_timeout` must be at least 1, got 0"
+    );
+    assert_eq!(
+        one("redis(max_worker_queue_len = -1)"),
+        "`max_worker_queue_len` must be at least 0, got -1"
+    );
+    assert_eq!(
+        one("cassandra(connection(servers = [{ host = \"a\", port = 0 }]))"),
+        "`port` must be between 1 and 65535, got 0"
+    );
+    assert_eq!(
+        one("redis(workers = 99999999999999999999999999999999999999999)"),
+        "integer `99999999999999999999999999999999999999999` is too large"
+    );
+    assert_eq!(
+        one("redis(workers = 5u32)"),
+        "unexpected suffix `u32` on `5u32`; write a plain integer"
+    );
+}
+
+#[test]
+fn missing_required_key() {
+    assert_eq!(
+        one("http()"),
+        "missing required key `host` in `http` connection"
+    );
+    assert_eq!(
+        one("rdbms(connection())"),
+        "missing required key `driver` in `rdbms` connection; expected one of `pgsql`, `mysql` or `odbc`"
+    );
+    assert_eq!(
+        one(r#"rdbms(connection(driver = pgsql, host = "h", database = "d", username = "u"))"#),
+        "missing required key `password` in `rdbms` connection (needed by driver `pgsql`)"
+    );
+    assert_eq!(
+        one("rdbms(connection(driver = odbc))"),
+        "missing required key `settings` in `rdbms` connection (needed by driver `odbc`)"
+    );
+}
+
+#[test]
+fn paired_keys() {
+    assert_eq!(
+        one("cassandra(connection(auth(plain(username = \"u\"))))"),
+        "`auth.plain.username` needs `auth.plain.password` in `cassandra` connection"
+    );
+    assert_eq!(
+        one("riak(connection(password = \"p\"))"),
+        "`password` needs `username` in `riak` connection"
+    );
+}
+
+#[test]
+fn duplicate_key() {
+    assert_eq!(
+        one("redis(workers = 5, workers = 6)"),
+        "duplicate key `workers` in `redis` pool"
+    );
+    assert_eq!(
+        one(r#"riak(connection(host = "a", address = "b"))"#),
+        "duplicate key `address` in `riak` connection"
+    );
+    assert_eq!(
+        one("redis(connection(), connection())"),
+        "duplicate key `connection` in `redis` pool"
+    );
+    assert_eq!(
+        one(r#"hosts = ["a"], hosts = ["b"]"#),
+        "duplicate key `hosts` in `outgoing_pools`"
+    );
+}
+
+#[test]
+fn duplicate_pool() {
+    assert_eq!(
+        one(r#"hosts = ["a.com"], redis(scope = "a.com"), redis(scope = "a.com", workers = 2)"#),
+        "duplicate `redis` pool with tag `default` for host `a.com`"
+    );
+    assert_eq!(
+        one(r#"hosts = ["a.com"], redis(scope = host), redis(scope = host)"#),
+        "duplicate `redis` pool with tag `default` for scope `host`"
+    );
+    // Different tags or scopes are different pools.
+    attr_ok(r#"hosts = ["a.com"], redis(), redis(scope = host), redis(tag = other)"#);
+}
+
+#[test]
+fn literal_scope_must_be_declared() {
+    assert_eq!(
+        one(r#"hosts = ["a.com", "b.com"], redis(scope = "a.cmo")"#),
+        "scope `a.cmo` is not a declared host; did you mean `a.com`?"
+    );
+    assert_eq!(
+        one(r#"hosts = ["a.com", "b.com"], redis(scope = "zzz.org")"#),
+        "scope `zzz.org` is not a declared host; declared hosts are `a.com` and `b.com`"
+    );
+    assert_eq!(
+        one(r#"hosts = ["a.com"], redis(scope = "host")"#),
+        "scope `host` is not a declared host; for the `host` scope write `scope = host`, without quotes"
+    );
+    assert_eq!(
+        one(r#"redis(scope = "a.com")"#),
+        "scope `a.com` is not a declared host; no hosts are declared: add it to `hosts`"
+    );
+}
+
+#[test]
+fn host_scope_needs_hosts() {
+    assert_eq!(
+        one("redis(scope = host)"),
+        "scope `host` needs declared hosts; add `hosts = [...]`"
+    );
+}
+
+#[test]
+fn unparseable_url() {
+    let cases = [
+        (
+            "ftp://x",
+            "the scheme must be `http` or `https`; expected `http[s]://host[:port]`",
+        ),
+        ("https://", "missing host; expected `http[s]://host[:port]`"),
+        (
+            "http://h:99999",
+            "invalid port `99999`; expected 1 to 65535",
+        ),
+        ("http://h:", "invalid port ``; expected 1 to 65535"),
+        (
+            "http://h/api",
+            "a path belongs in `path_prefix`, not in `host`",
+        ),
+        ("http://h h", "invalid character ` ` in the host"),
+        (
+            "http://u:p@h",
+            "credentials are not allowed in the URL; expected `http[s]://host[:port]`",
+        ),
+    ];
+    for (url, problem) in cases {
+        assert_eq!(
+            one(&format!(r#"http(connection(host = "{url}"))"#)),
+            format!("invalid URL `{url}` for `host`: {problem}")
+        );
+    }
+    for url in [
+        "http://h",
+        "https://h:8443",
+        "http://[::1]:80",
+        "http://10.0.0.1/",
+    ] {
+        attr_ok(&format!(r#"http(connection(host = "{url}"))"#));
+    }
+}
+
+#[test]
+fn tls_where_the_type_has_none() {
+    assert_eq!(
+        one("elastic(connection(tls(verify_mode = none)))"),
+        "`elastic` pools do not support TLS"
+    );
+    assert_eq!(
+        one("generic(connection(tls()))"),
+        "`generic` pools do not support TLS"
+    );
+}
+
+#[test]
+fn max_worker_queue_len_needs_best_worker() {
+    assert_eq!(
+        one("redis(strategy = random_worker, max_worker_queue_len = 10)"),
+        "`max_worker_queue_len` requires `strategy = best_worker`, not `random_worker`"
+    );
+    attr_ok("redis(strategy = best_worker, max_worker_queue_len = 10)");
+    attr_ok("redis(max_worker_queue_len = 10)");
+}
+
+#[test]
+fn key_unsupported_by_driver() {
+    assert_eq!(
+        one(&format!(
+            "rdbms(connection(driver = mysql, {PG}, tls(required = true)))"
+        )),
+        "key `tls.required` is not supported by driver `mysql`; it is for `pgsql`"
+    );
+    assert_eq!(
+        one(r#"rdbms(connection(driver = odbc, settings = "DSN=x", host = "h"))"#),
+        "key `host` is not supported by driver `odbc`; it is for `pgsql` and `mysql`; with odbc, use `settings` (an ODBC connection string)"
+    );
+    assert_eq!(
+        one(&format!(
+            r#"rdbms(connection(driver = pgsql, {PG}, settings = "DSN=x"))"#
+        )),
+        "key `settings` is not supported by driver `pgsql`; it is for `odbc`"
+    );
+    assert_eq!(
+        one(r#"rdbms(connection(driver = odbc, settings = "DSN=x", tls()))"#),
+        "TLS is not supported by driver `odbc`; put the SSL options in the ODBC data source"
+    );
+}
+
+#[test]
+fn call_timeout_shorter_than_request_timeout() {
+    assert_eq!(
+        one(r#"http(call_timeout = 1000, connection(host = "http://h"))"#),
+        "`call_timeout` (1000 ms) is shorter than `request_timeout` (2000 ms); calls would time out before their requests"
+    );
+    assert_eq!(
+        one(r#"http(connection(host = "http://h", request_timeout = 9000))"#),
+        "`call_timeout` (5000 ms) is shorter than `request_timeout` (9000 ms); calls would time out before their requests"
+    );
+    attr_ok(r#"http(call_timeout = 2000, connection(host = "http://h"))"#);
+    // Read at start: nothing to compare at compile time.
+    attr_ok(
+        r#"http(call_timeout = 10, connection(host = "http://h", request_timeout = env("T")))"#,
+    );
+}
+
+#[test]
+fn ldap_encrypt_none_with_tls() {
+    assert_eq!(
+        one("ldap(connection(encrypt = none, tls()))"),
+        "`encrypt = none` contradicts the `tls` section; remove one of them"
+    );
+}
+
+#[test]
+fn env_rules() {
+    assert_eq!(
+        one(r#"redis(workers = env("WORKERS"))"#),
+        "`workers` cannot be read from the environment; pool keys are fixed at compile time"
+    );
+    assert_eq!(
+        one(r#"rdbms(connection(driver = env("DRIVER")))"#),
+        "`driver` cannot be read from the environment; it selects code at compile time"
+    );
+    assert_eq!(
+        one(r#"redis(connection(host = env("1HOST")))"#),
+        "invalid environment variable name `1HOST`; use letters, digits and `_`, not starting with a digit"
+    );
+    assert_eq!(
+        one(r#"redis(connection(port = env("PORT", default = "http")))"#),
+        "invalid default for `port`: expected an integer, found `http`"
+    );
+    assert_eq!(
+        one(r#"redis(connection(port = env("PORT", default = 0)))"#),
+        "invalid default for `port`: must be between 1 and 65535, got 0"
+    );
+}
+
+#[test]
+fn invalid_tag() {
+    assert_eq!(
+        one(r#"redis(tag = "Http-Auth")"#),
+        "invalid tag `Http-Auth`; a tag is lowercase letters, digits and `_`, as it names the accessor"
+    );
+}
+
+#[test]
+fn host_rules() {
+    assert_eq!(
+        one(r#"hosts = ["a.com", "a-com"]"#),
+        "hosts `a.com` and `a-com` both map to the `Host` variant `ACom`"
+    );
+    assert_eq!(
+        one(r#"hosts = ["a.com", "a.com"]"#),
+        "duplicate host `a.com`"
+    );
+    assert_eq!(
+        one(r#"hosts = ["a com"]"#),
+        "invalid host `a com`; a host is a non-empty name without spaces"
+    );
+    assert_eq!(
+        one(r#"hosts = ["..."]"#),
+        "host `...` has no ASCII letter or digit to name its `Host` variant"
+    );
+}
+
+#[test]
+fn file_is_the_whole_declaration() {
+    assert_eq!(
+        one(r#"file = "pools.toml", redis()"#),
+        "`file` cannot be combined with `hosts` or pool entries; declare them in the file"
+    );
+}
+
+#[test]
+fn all_errors_are_collected() {
+    let messages = attr_errors(
+        r#"
+        hosts = ["a.com"],
+        rediss(),
+        redis(wrokers = 5, strategy = best_wroker, scope = "b.com",
+              connection(port = 0, tls(verify_mode = maybe))),
+        http(call_timeout = 10, connection(host = "ftp://x")),
+        elastic(connection(tls())),
+        rdbms(connection(driver = mysql, tls(required = true))),
+        "#,
+    );
+    assert_eq!(
+        messages,
+        [
+            "unknown pool type `rediss`; did you mean `redis`?",
+            "unknown key `wrokers` in `redis` pool; did you mean `workers`?",
+            "unknown strategy `best_wroker`; did you mean `best_worker`?",
+            "`port` must be between 1 and 65535, got 0",
+            "unknown value `maybe` for `verify_mode`; expected one of `peer`, `selfsigned_peer` or `none`",
+            "invalid URL `ftp://x` for `host`: the scheme must be `http` or `https`; expected `http[s]://host[:port]`",
+            "`elastic` pools do not support TLS",
+            "scope `b.com` is not a declared host; did you mean `a.com`?",
+            "`call_timeout` (10 ms) is shorter than `request_timeout` (2000 ms); calls would time out before their requests",
+            "missing required key `host` in `rdbms` connection (needed by driver `mysql`)",
+            "missing required key `database` in `rdbms` connection (needed by driver `mysql`)",
+            "missing required key `username` in `rdbms` connection (needed by driver `mysql`)",
+            "missing required key `password` in `rdbms` connection (needed by driver `mysql`)",
+            "key `tls.required` is not supported by driver `mysql`; it is for `pgsql`",
+        ]
+    );
+}
+
+#[test]
+fn syn_error_combines_everything() {
+    let errors = attr("redis(wrokers = 1, strategy = x)").unwrap_err();
+    let combined = errors.to_syn_error();
+    assert_eq!(combined.into_iter().count(), 2);
+    let tokens = errors.to_compile_error().to_string();
+    assert_eq!(tokens.matches("compile_error").count(), 2);
+}

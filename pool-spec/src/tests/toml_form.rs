@@ -1,0 +1,260 @@
+use super::attr_form::DESIGN_EXAMPLE;
+use super::*;
+
+pub(super) const DESIGN_EXAMPLE_TOML: &str = r#"
+[general]
+  hosts = ["a.com", "b.com", "c.eu", "d.eu"]
+  loglevel = "warning"
+
+[outgoing_pools.redis.default]
+  scope = "host"
+  strategy = "random_worker"
+  connection.host = "10.0.0.2"
+
+[outgoing_pools.rdbms.default]
+  workers = 5
+  [outgoing_pools.rdbms.default.connection]
+    driver = "pgsql"
+    host = "localhost"
+    database = "mydb"
+    username = "mim"
+    password = { env = "DB_PASSWORD" }
+    keepalive_interval = 30
+    tls.required = true
+    tls.cacertfile = "certs/ca.pem"
+
+[outgoing_pools.http.http_auth]
+  strategy = "available_worker"
+  call_timeout = 5000
+  connection = { host = "https://auth.example.com:8080", path_prefix = "/api", request_timeout = 2000 }
+
+[outgoing_pools.generic.push]
+  workers = 20
+
+[modules.mod_ping]
+  send_pings = true
+
+[[host_config]]
+  host = "a.com"
+  [host_config.outgoing_pools.redis.default]
+    workers = 5
+    connection.host = "10.0.0.1"
+"#;
+
+#[test]
+fn both_forms_give_the_same_plan() {
+    let from_attr = plan(&attr_ok(DESIGN_EXAMPLE));
+    let from_toml = plan(&toml_ok(DESIGN_EXAMPLE_TOML));
+    assert_eq!(from_attr, from_toml);
+    assert_eq!(from_toml.groups.len(), 4);
+}
+
+#[test]
+fn single_host_scope_and_top_level_hosts() {
+    let text = r#"
+hosts = ["a.com", "b.com", "c.eu", "d.eu"]
+
+[outgoing_pools.redis.default]
+  scope = "single_host"
+  host = "a.com"
+  workers = 5
+  connection.host = "10.0.0.1"
+"#;
+    let attr_form = r#"hosts = ["a.com", "b.com", "c.eu", "d.eu"],
+        redis(scope = "a.com", workers = 5, connection(host = "10.0.0.1"))"#;
+    assert_eq!(plan(&toml_ok(text)), plan(&attr_ok(attr_form)));
+}
+
+#[test]
+fn host_type_scope_and_tls_table() {
+    let decl = toml_ok(
+        r#"
+[general]
+  hosts = ["a.com"]
+[outgoing_pools.ldap.auth]
+  scope = "host_type"
+  [outgoing_pools.ldap.auth.connection]
+    servers = ["l1", "l2"]
+    password = { env = "LDAP_PASSWORD", default = "secret" }
+    port = { env = "LDAP_PORT", default = 1636 }
+    [outgoing_pools.ldap.auth.connection.tls]
+      verify_mode = "none"
+      server_name_indication.enabled = false
+[outgoing_pools.cassandra.default.connection]
+  servers = [{ host = "c1" }, { host = "c2", port = 9043 }, "c3"]
+  auth.plain.username = "u"
+  auth.plain.password = "p"
+[outgoing_pools.generic.default]
+  overrun_warning = "infinity"
+"#,
+    );
+    let ldap = &decl.pools[0];
+    assert_eq!(ldap.scope.value, Scope::Host);
+    assert_eq!(ldap.tag.value, "auth");
+    assert_eq!(
+        ldap.get(Level::Connection, "port").unwrap().value.value,
+        Value::Env {
+            name: "LDAP_PORT".into(),
+            default: Some("1636".into())
+        }
+    );
+    assert_eq!(
+        ldap.get(Level::Tls, "server_name_indication.enabled")
+            .unwrap()
+            .value
+            .value,
+        Value::Bool(false)
+    );
+    let cassandra = &decl.pools[1];
+    assert_eq!(
+        cassandra
+            .get(Level::Connection, "servers")
+            .unwrap()
+            .value
+            .value
+            .to_string(),
+        r#"[{ host = "c1", port = 9042 }, { host = "c2", port = 9043 }, { host = "c3", port = 9042 }]"#
+    );
+    let plan = plan(&decl);
+    assert_eq!(
+        plan.group(PoolType::Ldap, "auth").unwrap().per_host[0].0,
+        "a.com"
+    );
+}
+
+#[test]
+fn errors_name_file_line_column_and_key() {
+    let text = r#"[general]
+  hosts = ["a.com"]
+
+[outgoing_pools.redis.default]
+  wrokers = 5
+  strategy = "best_wroker"
+  connection.port = "6379"
+
+[outgoing_pools.rediss.default]
+
+[outgoing_pools.http.default]
+  scope = "single_host"
+  host = "a.cmo"
+  [outgoing_pools.http.default.connection]
+    host = "ftp://x"
+    tls.verify_mode = "sometimes"
+"#;
+    assert_eq!(
+        toml_errors(text),
+        [
+            "pools.toml:5:3: unknown key `wrokers` in `[outgoing_pools.redis.default]`; did you mean `workers`?",
+            "pools.toml:6:14: unknown strategy `best_wroker`; did you mean `best_worker`?",
+            "pools.toml:7:21: expected an integer for `port`, found \"6379\"",
+            "pools.toml:9:17: unknown pool type `rediss`; did you mean `redis`?",
+            "pools.toml:15:12: invalid URL `ftp://x` for `host`: the scheme must be `http` or `https`; expected `http[s]://host[:port]`",
+            "pools.toml:16:23: unknown value `sometimes` for `verify_mode`; expected one of `peer`, `selfsigned_peer` or `none`",
+            "pools.toml:13:10: scope `a.cmo` is not a declared host; did you mean `a.com`?",
+        ]
+    );
+}
+
+#[test]
+fn scope_strings_are_keywords_in_toml() {
+    assert_eq!(
+        toml_errors("[outgoing_pools.redis.default]\nscope = \"a.com\"\n"),
+        [
+            "pools.toml:2:9: unknown scope `a.com`; expected one of `global`, `host`, `host_type` or `single_host` (one host takes `scope = \"single_host\"` and `host = \"...\"`)"
+        ]
+    );
+}
+
+#[test]
+fn missing_key_points_at_the_section() {
+    assert_eq!(
+        toml_errors("\n[outgoing_pools.http.default]\n  workers = 2\n"),
+        [
+            "pools.toml:2:22: missing required key `host` in `[outgoing_pools.http.default.connection]`"
+        ]
+    );
+}
+
+#[test]
+fn syntax_errors() {
+    let errors = toml_errors("[outgoing_pools.redis.default]\nworkers = = 5\n");
+    assert_eq!(errors.len(), 1);
+    assert!(
+        errors[0].starts_with("pools.toml:2:11: invalid TOML: "),
+        "{errors:?}"
+    );
+    let errors = toml_errors("[a]\nx = 1\n[a]\n");
+    assert!(errors[0].starts_with("pools.toml:3:"), "{errors:?}");
+}
+
+#[test]
+fn toml_structure_rules() {
+    assert_eq!(
+        toml_errors("[outgoing_pool.redis.default]\n"),
+        ["pools.toml:1:2: unknown top-level key `outgoing_pool`; did you mean `outgoing_pools`?"]
+    );
+    assert_eq!(
+        toml_errors(
+            "hosts = [\"a.com\"]\n[outgoing_pools.redis.default]\nscope = \"single_host\"\n"
+        ),
+        [
+            "pools.toml:3:9: missing required key `host` in `[outgoing_pools.redis.default]`: `scope = \"single_host\"` needs it"
+        ]
+    );
+    assert_eq!(
+        toml_errors("[outgoing_pools.redis.default]\nhost = \"a.com\"\n"),
+        [
+            "pools.toml:2:1: `host` is only allowed with `scope = \"single_host\"`; connection hosts belong in `connection`"
+        ]
+    );
+    assert_eq!(
+        toml_errors(
+            "hosts = [\"a.com\"]\n[[host_config]]\nhost = \"a.com\"\n[host_config.outgoing_pools.redis.default]\nscope = \"global\"\n"
+        ),
+        [
+            "pools.toml:5:1: `scope` is not allowed in a `host_config` pool; the pool is for host `a.com`"
+        ]
+    );
+    assert_eq!(
+        toml_errors("[outgoing_pools.redis.default]\ntag = \"x\"\n"),
+        ["pools.toml:2:1: `tag` is not allowed here; the tag is the section name (`default`)"]
+    );
+    assert_eq!(
+        toml_errors("[outgoing_pools.redis.Main]\n"),
+        [
+            "pools.toml:1:23: invalid tag `Main`; a tag is lowercase letters, digits and `_`, as it names the accessor"
+        ]
+    );
+    assert_eq!(
+        toml_errors("[[host_config]]\n[host_config.outgoing_pools.redis.default]\n"),
+        ["pools.toml:1:1: missing required key `host` in `[[host_config]]`"]
+    );
+    assert_eq!(
+        toml_errors("[outgoing_pools.redis.default]\nscope = \"hots\"\n"),
+        ["pools.toml:2:9: unknown scope `hots`; did you mean `host`?"]
+    );
+    assert_eq!(
+        toml_errors("[outgoing_pools.redis.default.connection]\nhost = { env = 5 }\n"),
+        [
+            "pools.toml:2:10: expected `{ env = \"NAME\" }` or `{ env = \"NAME\", default = \"...\" }`"
+        ]
+    );
+    assert_eq!(
+        toml_errors(
+            "[general]\nhosts = [\"a\"]\n[outgoing_pools.redis.default]\nscope = \"single_host\"\nhost = \"a\"\n[[host_config]]\nhost = \"a\"\n[host_config.outgoing_pools.redis.default]\n"
+        ),
+        ["pools.toml:8:35: duplicate `redis` pool with tag `default` for host `a`"]
+    );
+}
+
+#[test]
+fn file_errors_become_syn_errors_with_location() {
+    let errors = parse_toml("[outgoing_pools.redis.default]\nwrokers = 1\n", "p.toml").unwrap_err();
+    let error = errors.to_syn_error();
+    assert_eq!(
+        error.to_string(),
+        "p.toml:2:1: unknown key `wrokers` in `[outgoing_pools.redis.default]`; did you mean `workers`?"
+    );
+    let loc = errors.iter().next().unwrap().loc().file().unwrap().clone();
+    assert_eq!((loc.line, loc.column), (2, 1));
+}
