@@ -1,0 +1,145 @@
+//! The test CA, the server certificate every TLS server uses, and an unrelated CA.
+//!
+//! The leaf is signed by a CA rather than self-signed because rustls rejects a self-signed
+//! certificate used as an end entity (`CaUsedAsEndEntity`), and it names both `localhost` and
+//! `127.0.0.1` because clients connect by IP.
+
+use super::sys::{self, Res};
+use std::path::{Path, PathBuf};
+
+/// What servers and tests use; the CA keys stay behind.
+const FILES: [&str; 4] = ["ca.crt", "wrong-ca.crt", "server.crt", "server.key"];
+
+/// Where the certificate files are.
+#[derive(Clone, Debug)]
+pub struct Tls {
+    pub dir: PathBuf,
+    pub ca: PathBuf,
+    pub wrong_ca: PathBuf,
+    pub cert: PathBuf,
+    pub key: PathBuf,
+}
+
+impl Tls {
+    pub fn at(dir: PathBuf) -> Tls {
+        Tls {
+            ca: dir.join("ca.crt"),
+            wrong_ca: dir.join("wrong-ca.crt"),
+            cert: dir.join("server.crt"),
+            key: dir.join("server.key"),
+            dir,
+        }
+    }
+
+    pub fn complete(&self) -> bool {
+        [&self.ca, &self.wrong_ca, &self.cert, &self.key]
+            .iter()
+            .all(|p| p.exists())
+    }
+
+    /// Takes the certificates of another state folder whose servers are running, so that
+    /// our servers and the ones we reuse from it share one CA.
+    pub fn copy_from(&self, other: &Tls) -> Res<bool> {
+        sys::mkdir(&self.dir)?;
+        let mut changed = false;
+        for f in FILES {
+            let data = std::fs::read(other.dir.join(f))
+                .map_err(|e| format!("cannot read {}: {e}", other.dir.join(f).display()))?;
+            changed |= sys::write_if_changed(&self.dir.join(f), &data, 0o644)?;
+        }
+        Ok(changed)
+    }
+
+    /// Generates the files once; later runs keep them, so that servers and clients agree.
+    pub fn ensure(&self) -> Res<&'static str> {
+        if self.complete() {
+            return Ok("reused");
+        }
+        // Built beside the final folder and renamed into place: an interrupted run leaves no
+        // half set that would look complete.
+        let tmp = self.dir.with_extension("tmp");
+        sys::remove_dir(&tmp)?;
+        sys::mkdir(&tmp)?;
+        let log = tmp.join("openssl.log");
+        let openssl = |args: &[&str]| {
+            let mut c = sys::cmd("openssl");
+            c.current_dir(&tmp).args(args);
+            sys::run_logged(&mut c, &log)
+        };
+        let ca = |name: &str, cn: &str| {
+            openssl(&[
+                "req",
+                "-x509",
+                "-newkey",
+                "rsa:2048",
+                "-nodes",
+                "-days",
+                "3650",
+                "-subj",
+                &format!("/CN={cn}"),
+                "-addext",
+                "basicConstraints=critical,CA:TRUE",
+                "-addext",
+                "keyUsage=critical,keyCertSign,cRLSign",
+                "-keyout",
+                &format!("{name}.key"),
+                "-out",
+                &format!("{name}.crt"),
+            ])
+        };
+        ca("ca", "outgoing-pools test CA")?;
+        ca("wrong-ca", "outgoing-pools unrelated CA")?;
+        openssl(&[
+            "req",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-subj",
+            "/CN=localhost",
+            "-keyout",
+            "server.key",
+            "-out",
+            "server.csr",
+        ])?;
+        sys::write_atomic(
+            &tmp.join("leaf.ext"),
+            b"basicConstraints=critical,CA:FALSE\n\
+              keyUsage=critical,digitalSignature,keyEncipherment\n\
+              extendedKeyUsage=serverAuth\n\
+              subjectAltName=DNS:localhost,IP:127.0.0.1\n",
+            0o644,
+        )?;
+        openssl(&[
+            "x509",
+            "-req",
+            "-in",
+            "server.csr",
+            "-CA",
+            "ca.crt",
+            "-CAkey",
+            "ca.key",
+            "-CAcreateserial",
+            "-days",
+            "3650",
+            "-extfile",
+            "leaf.ext",
+            "-out",
+            "server.crt",
+        ])?;
+        // Servers that drop privileges get their own copies of the key (see `sys::install_file`);
+        // these stay readable for tests that load the key themselves.
+        for f in FILES {
+            set_mode(&tmp.join(f), 0o644)?;
+        }
+        sys::remove_dir(&self.dir)?;
+        std::fs::rename(&tmp, &self.dir)
+            .map_err(|e| format!("cannot move {} into place: {e}", tmp.display()))?;
+        Ok("generated")
+    }
+}
+
+fn set_mode(p: &Path, mode: u32) -> Res<()> {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(p, std::fs::Permissions::from_mode(mode))
+        .map_err(|e| format!("cannot chmod {}: {e}", p.display()))
+}
