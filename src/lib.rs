@@ -1,2 +1,38 @@
-//! Facade.
+//! outgoing-pools: declare an application's outgoing connection pools once; the compiler
+//! checks the declaration and generates a typed `Pools` value; the runtime runs each pool as
+//! workers chosen by worker_pool's strategies.
+//!
+//! This crate re-exports the [`outgoing_pools`] attribute and the runtime ([`Pool`], the
+//! strategies, the connectors, the errors).
+//!
+//! ```
+//! use outgoing_pools::{AvailableWorker, Generic, Pool};
+//!
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! let pool = Pool::<Generic, AvailableWorker>::builder(Generic).workers(4).build().await?;
+//! assert_eq!(pool.call(async |()| 1 + 1).await?, 2);
+//! # Ok(())
+//! # }
+//! ```
+
+pub use pool_macros::outgoing_pools;
 pub use pool_runtime::*;
+
+/// What generated code names; not a public API.
+#[doc(hidden)]
+pub mod __private {
+    pub use ::core;
+    pub use ::std;
+    pub use pool_runtime::connectors::{
+        Cassandra, Elastic, Http, Ldap, Mysql, Odbc, Pgsql, Rabbit, Redis, Riak,
+    };
+    pub use pool_runtime::declared::{
+        FromSettings, Kind, Overrides, Plan, PoolSpec, SettingSpec, Settings, Source,
+        StatusTable, UnknownHost, start_pool,
+    };
+    pub use pool_runtime::{
+        AvailableWorker, BestWorker, Generic, HashWorker, NextAvailableWorker, NextWorker, Pool,
+        PoolStatus, QueueType, RandomWorker, StartError,
+    };
+}

@@ -40,6 +40,7 @@
 mod config;
 mod conn;
 mod core;
+pub mod declared;
 mod error;
 pub mod metrics;
 mod pool;
@@ -56,6 +57,7 @@ pub use bb8::ManageConnection as Connector;
 
 pub use crate::config::{OverrunHandler, PoolBuilder, QueueType, defaults};
 pub use crate::conn::Conn;
+pub use crate::declared::StartError;
 pub use crate::connectors::generic::Generic;
 pub use crate::error::{Cause, ConnectError, Error, PoolName};
 pub use crate::pool::{Pool, PoolStatus};

@@ -161,12 +161,11 @@ fn derive(r: &Results) -> Derived {
                 .collect()
         })
         .collect();
-    let ratio = |v: f64, base: f64| v / base;
     let latency_ratio: Vec<Vec<f64>> = latency
         .iter()
         .map(|row| {
             let base = lat_base.map_or(f64::NAN, |b| row[b].median);
-            row.iter().map(|q| ratio(q.median, base)).collect()
+            row.iter().map(|q| q.median / base).collect()
         })
         .collect();
     let geo_where = |keep: &dyn Fn(&LatencyCell) -> bool| -> Vec<f64> {
@@ -397,7 +396,8 @@ fn markdown(r: &Results, s: &Settings, m: &Machine, d: &Derived) -> String {
         w,
         "\nNo-op connector (connection = `u64`, connect/check succeed at once); no check on checkout \
          (bb8/mobc `test_on_check_out(false)`, ours `validate_idle(false)`, deadpool's recycle is a no-op); \
-         mobc `max_idle = max_open`. Total run time {:.0} s{}.\n",
+         mobc `max_idle = max_open`. Latency and throughput keep each pool's default wait bound (deadpool none, \
+         bb8 and mobc 30 s, ours 5 s; ours reads no clock unless it has to wait). Total run time {:.0} s{}.\n",
         r.elapsed_s,
         if s.quick {
             " (**--quick**: rough figures)"
@@ -568,6 +568,7 @@ fn markdown(r: &Results, s: &Settings, m: &Machine, d: &Derived) -> String {
 /// A minimal JSON value, enough for the raw figures (NaN and missing become `null`).
 enum Json {
     Null,
+    Bool(bool),
     Num(f64),
     Str(String),
     Arr(Vec<Json>),
@@ -586,6 +587,9 @@ impl Json {
     fn write(&self, out: &mut String) {
         match self {
             Json::Null => out.push_str("null"),
+            Json::Bool(b) => {
+                let _ = write!(out, "{b}");
+            }
             Json::Num(v) if v.is_finite() => {
                 let _ = write!(out, "{v}");
             }
@@ -679,7 +683,7 @@ fn json(r: &Results, s: &Settings, m: &Machine, d: &Derived) -> String {
         (
             "settings",
             Json::Obj(vec![
-                ("quick", Json::Str(s.quick.to_string())),
+                ("quick", Json::Bool(s.quick)),
                 ("rounds", Json::num(s.rounds as f64)),
                 ("repeat", Json::num(s.repeat as f64)),
                 ("blocks", Json::num(s.blocks as f64)),
@@ -932,7 +936,7 @@ fn latency_svg(r: &Results, d: &Derived) -> String {
 }
 
 /// Grouped bars per statistic (p50, p99, p99.9, max), one bar per pool, linear scale.
-fn fairness_svg(r: &Results, d: &Derived) -> String {
+fn fairness_svg(r: &Results, s: &Settings, d: &Derived) -> String {
     let stats_of = |p: &Percentiles| [p.p50, p.p99, p.p999, p.max];
     let labels = ["p50", "p99", "p99.9", "max"];
     let n = r.pools.len();
@@ -954,11 +958,15 @@ fn fairness_svg(r: &Results, d: &Derived) -> String {
         .find(|v| *v >= hi)
         .unwrap_or(hi);
     let y = |v: f64| top + plot_h * (1.0 - (v / hi).clamp(0.0, 1.0));
-    let mut svg = svg_open(
-        width,
-        height,
-        "Fairness: get() wait, ms (pool 50, 1000 tasks × 20, hold 1 ms)",
+    let f = s.fairness;
+    let title = format!(
+        "Fairness: get() wait, ms (pool {}, {} tasks × {}, hold {} ms)",
+        f.size,
+        f.tasks,
+        f.checkouts,
+        f.hold.as_millis()
     );
+    let mut svg = svg_open(width, height, &title);
     for k in 0..=5 {
         let v = hi * k as f64 / 5.0;
         let _ = writeln!(
@@ -1024,7 +1032,7 @@ pub fn write(r: &Results, s: &Settings) -> std::io::Result<(PathBuf, Vec<String>
         std::fs::write(dir.join("latency.svg"), latency_svg(r, &d))?;
     }
     if r.fairness.is_some() {
-        std::fs::write(dir.join("fairness.svg"), fairness_svg(r, &d))?;
+        std::fs::write(dir.join("fairness.svg"), fairness_svg(r, s, &d))?;
     }
     Ok((md_path, summary(r, &d)))
 }

@@ -1,3 +1,70 @@
 //! The connectors: one module per backend, each behind a cargo feature named after it.
+//!
+//! Every pool type of a declaration has a connector type here, so the generated accessors
+//! always name a concrete `Pool<Connector, Strategy>`. A backend that is not compiled in is a
+//! placeholder: starting a pool of it fails with
+//! [`StartError::ConnectorMissing`](crate::StartError::ConnectorMissing), naming the type.
 
 pub mod generic;
+#[cfg(feature = "tls")]
+pub mod tls;
+
+#[cfg(feature = "mysql")]
+pub mod mysql;
+#[cfg(feature = "odbc")]
+pub mod odbc;
+#[cfg(feature = "pgsql")]
+pub mod pgsql;
+
+#[cfg(feature = "mysql")]
+pub use mysql::Mysql;
+#[cfg(feature = "odbc")]
+pub use odbc::Odbc;
+#[cfg(feature = "pgsql")]
+pub use pgsql::Pgsql;
+
+use crate::declared::missing_connector;
+
+#[cfg(not(feature = "pgsql"))]
+missing_connector!(
+    /// `rdbms` with `driver = pgsql` (not in this build: enable the `pgsql` feature).
+    Pgsql, "rdbms pgsql", "; enable the `pgsql` feature of outgoing-pools"
+);
+#[cfg(not(feature = "mysql"))]
+missing_connector!(
+    /// `rdbms` with `driver = mysql` (not in this build: enable the `mysql` feature).
+    Mysql, "rdbms mysql", "; enable the `mysql` feature of outgoing-pools"
+);
+#[cfg(not(feature = "odbc"))]
+missing_connector!(
+    /// `rdbms` with `driver = odbc` (not in this build: enable the `odbc` feature).
+    Odbc, "rdbms odbc", "; enable the `odbc` feature of outgoing-pools"
+);
+missing_connector!(
+    /// `redis` (not in this build).
+    Redis, "redis", "; this version of outgoing-pools has no Redis connector yet"
+);
+missing_connector!(
+    /// `http` (not in this build).
+    Http, "http", "; this version of outgoing-pools has no HTTP connector yet"
+);
+missing_connector!(
+    /// `elastic` (not in this build).
+    Elastic, "elastic", "; this version of outgoing-pools has no Elasticsearch connector yet"
+);
+missing_connector!(
+    /// `rabbit` (not in this build).
+    Rabbit, "rabbit", "; this version of outgoing-pools has no RabbitMQ connector yet"
+);
+missing_connector!(
+    /// `ldap` (not in this build).
+    Ldap, "ldap", "; this version of outgoing-pools has no LDAP connector yet"
+);
+missing_connector!(
+    /// `cassandra` (not in this build).
+    Cassandra, "cassandra", "; this version of outgoing-pools has no Cassandra connector yet"
+);
+missing_connector!(
+    /// `riak` (not in this build).
+    Riak, "riak", "; this version of outgoing-pools has no Riak connector yet"
+);
