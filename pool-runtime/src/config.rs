@@ -8,6 +8,7 @@ use std::time::Duration;
 
 use bb8::ManageConnection;
 use crossbeam_utils::CachePadded;
+use tracing::Instrument;
 
 use crate::Pool;
 use crate::core::Core;
@@ -326,9 +327,12 @@ impl<C: ManageConnection, S: Strategy> PoolBuilder<C, S> {
         }
         for i in failed {
             tracing::warn!(pool = %inner.name, worker = i, error = %inner.last_error(), "worker could not connect; retrying");
-            tokio::spawn(worker::reconnect(Arc::downgrade(&inner), i, 1));
+            let span =
+                tracing::info_span!("outgoing_pools.reconnect", pool = %inner.name, worker = i);
+            tokio::spawn(worker::reconnect(Arc::downgrade(&inner), i, 1).instrument(span));
         }
-        tokio::spawn(worker::maintain(Arc::downgrade(&inner), tick));
+        let span = tracing::debug_span!("outgoing_pools.maintain", pool = %inner.name);
+        tokio::spawn(worker::maintain(Arc::downgrade(&inner), tick).instrument(span));
         tracing::info!(pool = %inner.name, workers, strategy = S::NAME, "pool started");
         Ok(Pool::from_inner(inner))
     }

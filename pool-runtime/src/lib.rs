@@ -57,8 +57,8 @@ pub use bb8::ManageConnection as Connector;
 
 pub use crate::config::{OverrunHandler, PoolBuilder, QueueType, defaults};
 pub use crate::conn::Conn;
-pub use crate::declared::StartError;
 pub use crate::connectors::generic::Generic;
+pub use crate::declared::StartError;
 pub use crate::error::{Cause, ConnectError, Error, PoolName};
 pub use crate::pool::{Pool, PoolStatus};
 pub use crate::shared::{Multiplexed, Shared};

@@ -11,6 +11,7 @@ use std::time::Duration;
 use bb8::ManageConnection;
 use crossbeam_utils::CachePadded;
 use tokio::time::Instant;
+use tracing::Instrument;
 
 use crate::config::Config;
 use crate::core::{Core, Refusal, Target};
@@ -328,8 +329,13 @@ impl<C: ManageConnection, S: Strategy> Pool<C, S> {
         let inner = &*self.inner;
         let started = Instant::now();
         let deadline = inner.config.call_timeout.map(|t| started + t);
-        let mut conn = self.checkout(pinned, deadline, false).await?;
-        let result = conn.run_watched(f, started, deadline).await;
+        let span = tracing::debug_span!("outgoing_pools.call", pool = %inner.name);
+        let result = async {
+            let mut conn = self.checkout(pinned, deadline, false).await?;
+            conn.run_watched(f, started, deadline).await
+        }
+        .instrument(span)
+        .await;
         inner.metrics.call.record(started.elapsed());
         result
     }

@@ -7,6 +7,7 @@ use std::sync::{Arc, Weak};
 use std::time::Duration;
 
 use bb8::ManageConnection;
+use tracing::Instrument;
 
 use crate::Conn;
 use crate::error::{Cause, ConnectError, PoolName};
@@ -104,7 +105,10 @@ pub(crate) fn down<C: ManageConnection>(inner: &Arc<Inner<C>>, i: usize) {
         return;
     }
     tracing::warn!(pool = %inner.name, worker = i, "connection lost; reconnecting");
-    inner.runtime.spawn(reconnect(Arc::downgrade(inner), i, 0));
+    let span = tracing::info_span!("outgoing_pools.reconnect", pool = %inner.name, worker = i);
+    inner
+        .runtime
+        .spawn(reconnect(Arc::downgrade(inner), i, 0).instrument(span));
 }
 
 /// Reconnects worker `i` with capped, jittered exponential backoff until it succeeds, the

@@ -1,7 +1,10 @@
 //! `cargo xtask test [--] [cargo test args]`: bring the services up, then run every test of the
 //! workspace (all targets, then doc tests) with the services' environment.
 //!
-//! Both test steps run even when the first fails, so one run shows every failure; the command
+//! A third step model-checks the pool core's hand-off with loom (`--cfg pool_loom`, in its own
+//! build folder so the two builds do not invalidate each other).
+//!
+//! Every step runs even when an earlier one fails, so one run shows every failure; the command
 //! fails when any step does and names the steps that failed.
 
 use std::process::Command;
@@ -25,17 +28,37 @@ pub fn run(args: &[String]) -> Result<(), String> {
     } else {
         &["--workspace"]
     };
-    let steps: [Vec<&str>; 2] = [
-        [&["test"], scope, &["--all-features", "--all-targets"]].concat(),
-        [&["test"], scope, &["--all-features", "--doc"]].concat(),
+    let loom = [
+        "test",
+        "-p",
+        "pool-runtime",
+        "--lib",
+        "--release",
+        "core::loom_tests",
     ];
+    let mut steps: Vec<(Vec<&str>, &[String], bool)> = vec![
+        (
+            [&["test"], scope, &["--all-features", "--all-targets"]].concat(),
+            extra,
+            false,
+        ),
+        (
+            [&["test"], scope, &["--all-features", "--doc"]].concat(),
+            extra,
+            false,
+        ),
+    ];
+    if !picks_packages {
+        steps.push((loom.to_vec(), &[], true));
+    }
     let mut failed = Vec::new();
-    for (i, step) in steps.iter().enumerate() {
+    let total = steps.len();
+    for (i, (step, extra, loom)) in steps.iter().enumerate() {
         let shown = format!("cargo {} {}", step.join(" "), extra.join(" "));
         let shown = shown.trim_end();
-        eprintln!("xtask test: step {}/{}: {shown}", i + 1, steps.len());
-        if let Err(e) = cargo(step, extra, &vars) {
-            eprintln!("xtask test: step {}/{} FAILED: {e}", i + 1, steps.len());
+        eprintln!("xtask test: step {}/{total}: {shown}", i + 1);
+        if let Err(e) = cargo(step, extra, &vars, *loom) {
+            eprintln!("xtask test: step {}/{total} FAILED: {e}", i + 1);
             failed.push(format!("`{shown}` ({e})"));
         }
     }
@@ -48,15 +71,30 @@ pub fn run(args: &[String]) -> Result<(), String> {
 }
 
 /// Runs the cargo that runs us, in the workspace root, with the service variables set.
-fn cargo(args: &[&str], extra: &[String], vars: &[(String, String)]) -> Result<(), String> {
+/// `loom`: build with `--cfg pool_loom` in `<target>/loom`.
+fn cargo(
+    args: &[&str],
+    extra: &[String],
+    vars: &[(String, String)],
+    loom: bool,
+) -> Result<(), String> {
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
     let mut command = Command::new(&cargo);
-    if let Some(t) = std::env::var_os("CARGO_TARGET_DIR").filter(|t| !t.is_empty()) {
-        // A relative one was meant from where we were started, not from the workspace root
-        // where this cargo runs (the services' state is already in the former).
-        if let Ok(cwd) = std::env::current_dir() {
-            command.env("CARGO_TARGET_DIR", cwd.join(t));
-        }
+    // A relative target folder was meant from where we were started, not from the workspace
+    // root where this cargo runs (the services' state is already in the former).
+    let target = match std::env::var_os("CARGO_TARGET_DIR").filter(|t| !t.is_empty()) {
+        Some(t) => std::env::current_dir()
+            .map(|cwd| cwd.join(t))
+            .map_err(|e| format!("no current folder: {e}"))?,
+        None => crate::project_root().join("target"),
+    };
+    if loom {
+        command
+            .env("CARGO_TARGET_DIR", target.join("loom"))
+            .env("RUSTFLAGS", "--cfg pool_loom")
+            .env("LOOM_MAX_PREEMPTIONS", "3");
+    } else {
+        command.env("CARGO_TARGET_DIR", target);
     }
     let status = command
         .args(args)
