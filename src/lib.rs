@@ -32,7 +32,8 @@ pub mod __private {
         StatusTable, UnknownHost, start_pool,
     };
     pub use pool_runtime::{
-        AvailableWorker, BestWorker, Generic, HashWorker, NextAvailableWorker, NextWorker, Pool,
-        PoolStatus, QueueType, RandomWorker, StartError,
+        AvailableWorker, BestWorker, Conn, Error, Generic, HashWorker, ManageConnection,
+        NextAvailableWorker, NextWorker, Pool, PoolName, PoolStatus, QueueType, RandomWorker,
+        StartError,
     };
 }

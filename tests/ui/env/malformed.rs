@@ -1,0 +1,7 @@
+// `env` takes a string.
+use outgoing_pools::outgoing_pools;
+
+#[outgoing_pools(redis(connection(password = env(PASSWORD))))]
+struct Pools;
+
+fn main() {}

@@ -1,0 +1,7 @@
+// `hosts` takes a list.
+use outgoing_pools::outgoing_pools;
+
+#[outgoing_pools(hosts = "a.com")]
+struct Pools;
+
+fn main() {}

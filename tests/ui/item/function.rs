@@ -1,0 +1,7 @@
+// The attribute goes on a unit struct only.
+use outgoing_pools::outgoing_pools;
+
+#[outgoing_pools(generic)]
+fn pools() {}
+
+fn main() {}

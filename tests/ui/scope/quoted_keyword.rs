@@ -1,0 +1,7 @@
+// `scope = "host"` (quoted) is a host name, not the keyword.
+use outgoing_pools::outgoing_pools;
+
+#[outgoing_pools(hosts = ["a.com"], redis(scope = "host"))]
+struct Pools;
+
+fn main() {}

@@ -1,0 +1,7 @@
+// An unknown pool key.
+use outgoing_pools::outgoing_pools;
+
+#[outgoing_pools(redis(wrokers = 5))]
+struct Pools;
+
+fn main() {}
