@@ -19,6 +19,11 @@
 pub use pool_macros::outgoing_pools;
 pub use pool_runtime::*;
 
+/// The README's examples, compiled as doc tests so they cannot drift from the API.
+#[doc = include_str!("../README.md")]
+#[cfg(doctest)]
+pub struct ReadmeDoctests;
+
 /// What generated code names; not a public API.
 #[doc(hidden)]
 pub mod __private {
