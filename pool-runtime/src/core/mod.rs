@@ -263,35 +263,8 @@ impl Core {
                     return Err(Refusal::Reroute);
                 }
                 let (w, bit) = split(i);
-                let word = &self.words[w];
-                let mut s = word.load(Ordering::Relaxed);
-                loop {
-                    if s & CLOSED != 0 {
-                        return Err(Refusal::Closed);
-                    }
-                    if s & bit != 0 {
-                        match word.compare_exchange(
-                            s,
-                            s & !bit,
-                            Ordering::Acquire,
-                            Ordering::Relaxed,
-                        ) {
-                            Ok(_) => return Ok(Ok(i)),
-                            Err(actual) => s = actual,
-                        }
-                    } else if s & WAITERS == 0 {
-                        match word.compare_exchange(
-                            s,
-                            s | WAITERS,
-                            Ordering::Relaxed,
-                            Ordering::Relaxed,
-                        ) {
-                            Ok(_) => break,
-                            Err(actual) => s = actual,
-                        }
-                    } else {
-                        break;
-                    }
+                if let Some(i) = self.take_or_flag(w, bit)? {
+                    return Ok(Ok(i));
                 }
                 if wl.worker_len(i) >= self.queue_limit as usize {
                     self.sync_counts_locked(wl, i);
@@ -302,45 +275,14 @@ impl Core {
                 Ok(Err(node))
             }
             Target::Any => {
-                // Every word must say WAITERS while the shared queue is non-empty, and may only
-                // start saying it from a state with no idle worker.
-                for (w, word) in self.words.iter().enumerate() {
-                    let mut s = word.load(Ordering::Relaxed);
-                    loop {
-                        if s & CLOSED != 0 {
-                            self.sync_counts_locked(wl, 0);
-                            return Err(Refusal::Closed);
-                        }
-                        let idle = s & IDLE_MASK;
-                        if idle != 0 {
-                            let b = idle.trailing_zeros();
-                            match word.compare_exchange(
-                                s,
-                                s & !(1 << b),
-                                Ordering::Acquire,
-                                Ordering::Relaxed,
-                            ) {
-                                Ok(_) => {
-                                    // Words marked earlier in this loop may now say WAITERS
-                                    // with nobody waiting.
-                                    self.sync_counts_locked(wl, 0);
-                                    return Ok(Ok(w * WORD_BITS + b as usize));
-                                }
-                                Err(actual) => s = actual,
-                            }
-                        } else if s & WAITERS == 0 {
-                            match word.compare_exchange(
-                                s,
-                                s | WAITERS,
-                                Ordering::Relaxed,
-                                Ordering::Relaxed,
-                            ) {
-                                Ok(_) => break,
-                                Err(actual) => s = actual,
-                            }
-                        } else {
-                            break;
-                        }
+                // Every word must say WAITERS while the shared queue is non-empty.
+                for w in 0..self.words.len() {
+                    let taken = self.take_or_flag(w, IDLE_MASK);
+                    if !matches!(taken, Ok(None)) {
+                        // Words marked earlier in this loop may now say WAITERS with nobody
+                        // waiting.
+                        self.sync_counts_locked(wl, 0);
+                        return taken.map(|i| Ok(i.expect("matched above")));
                     }
                 }
                 let limit = (self.queue_limit as usize).saturating_mul(self.workers);
@@ -349,6 +291,35 @@ impl Core {
                     return Err(Refusal::QueueFull);
                 }
                 Ok(Err(wl.push_shared(waker.clone(), self.lifo)))
+            }
+        }
+    }
+
+    /// Under the lock: takes the lowest worker of word `w` among `eligible` if one is idle, or
+    /// else makes sure the word says `WAITERS` — which it may only start saying from a state
+    /// where none of `eligible` is idle, so no release can slip between the check and the
+    /// flag.
+    fn take_or_flag(&self, w: usize, eligible: u64) -> Result<Option<usize>, Refusal> {
+        let word = &self.words[w];
+        let mut s = word.load(Ordering::Relaxed);
+        loop {
+            if s & CLOSED != 0 {
+                return Err(Refusal::Closed);
+            }
+            let idle = s & eligible;
+            let (next, order) = if idle != 0 {
+                (s & !(1 << idle.trailing_zeros()), Ordering::Acquire)
+            } else if s & WAITERS == 0 {
+                (s | WAITERS, Ordering::Relaxed)
+            } else {
+                return Ok(None);
+            };
+            match word.compare_exchange(s, next, order, Ordering::Relaxed) {
+                Ok(_) if idle != 0 => {
+                    return Ok(Some(w * WORD_BITS + idle.trailing_zeros() as usize));
+                }
+                Ok(_) => return Ok(None),
+                Err(actual) => s = actual,
             }
         }
     }
