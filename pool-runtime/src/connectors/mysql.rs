@@ -1,8 +1,567 @@
-//! The `rdbms` connector for `driver = mysql` (being written).
+//! The `rdbms` connector for `driver = mysql` (MySQL and MariaDB), on [`mysql_async`].
+//!
+//! Each worker holds one native [`mysql_async::Conn`], used by one caller at a time (a MySQL
+//! connection runs one command at a time). mysql_async's own `Pool` is not used: the workers
+//! are the pool.
+//!
+//! ```no_run
+//! use pool_runtime::connectors::mysql::{Mysql, mysql_async::prelude::*};
+//! use pool_runtime::{BestWorker, Pool};
+//!
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! let connector = Mysql::from_url("mysql://user:passwd@localhost:3306/mydb")?;
+//! let pool = Pool::<Mysql, BestWorker>::builder(connector).workers(5).build().await?;
+//! let n: Option<i64> = pool.call(async |c| c.query_first("SELECT 1 + 1").await).await??;
+//! assert_eq!(n, Some(2));
+//! # Ok(())
+//! # }
+//! ```
+//!
+//! # Declared settings
+//!
+//! | key | meaning |
+//! | --- | --- |
+//! | `host`, `port` (3306), `database`, `username`, `password` | the server and the login; always over TCP (never switched to the server's unix socket) |
+//! | `query_timeout` (ms, default 5000) | the server aborts any statement running longer (MariaDB `max_statement_time`, MySQL `max_execution_time`, which covers `SELECT` only), and the connection stays usable; [`Mysql::is_valid`](bb8::ManageConnection::is_valid) must answer within it |
+//! | `keepalive_interval`, `max_start_interval` | pool behaviours (see [`crate::declared::start_pool`]) |
+//! | `tls(...)` | TLS, always required when declared (there is no `required` key for mysql) |
+//!
+//! # TLS
+//!
+//! mysql_async builds its own rustls configuration and takes no `rustls::ClientConfig`, so
+//! the `tls.*` keys are mapped onto [`mysql_async::SslOpts`] rather than through
+//! [`Tls`](crate::connectors::tls::Tls):
+//!
+//! | key | mysql |
+//! | --- | --- |
+//! | `verify_mode = peer` (default) | the chain must lead to `cacertfile` (only those CAs), or without it to the system's roots; the certificate must name `host` (or `server_name_indication.host`) |
+//! | `verify_mode = none` | nothing is verified (testing only) |
+//! | `verify_mode = selfsigned_peer` | refused at start: mysql_async cannot pin a certificate |
+//! | `cacertfile`, `certfile` + `keyfile` | trusted CAs; a client certificate and its unencrypted key |
+//! | `server_name_indication.enabled = false` | no SNI is sent: the TLS name becomes the IP address connected to, and the certificate must name that address |
+//! | `server_name_indication.host` | the name sent and verified instead of `host` |
+//! | `versions`, `ciphers`, `password` | refused at start: mysql_async offers rustls's defaults (TLS 1.2 and 1.3) and reads unencrypted keys only |
+//!
+//! MongooseIM's `{server_name_indication, disable}` also skips the name check. mysql_async's
+//! `with_danger_skip_domain_validation` would do that, but in 0.37.1 it has no effect with
+//! rustls 0.23 (blackbeam/mysql_async#404), so a disabled SNI checks the certificate against
+//! the IP address instead: a certificate for `localhost` must also name `127.0.0.1`.
+//!
+//! # A call abandoned half-way
+//!
+//! A `call()` dropped while its statement runs, or timed out, has its connection replaced by
+//! the runtime. A [`Conn`](crate::Conn) guard given back with an operation half-done is
+//! replaced too ([`has_broken`](bb8::ManageConnection::has_broken)): a command cancelled
+//! while it ran (mysql_async marks the connection disconnected until a command completes),
+//! or a result set not read to its end (a dropped stream). Draining those rows instead would
+//! cost the next caller their time, and hand them the earlier statement's error if the server
+//! aborted it meanwhile (mysql_async still reads the rest of a replaced connection's result in
+//! a background task before closing it; `query_timeout` bounds that on the server). A [`Transaction`](mysql_async::Transaction) dropped without commit is
+//! rolled back by mysql_async before the next command on the connection. A transaction opened
+//! in SQL (`START TRANSACTION`) is the caller's to end.
 
-use crate::declared::missing_connector;
+use std::fmt;
+use std::net::IpAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
 
-missing_connector!(
-    /// `rdbms` with `driver = mysql` (being written).
-    Mysql, "rdbms mysql", ""
-);
+use mysql_async::prelude::Queryable;
+use mysql_async::{ClientIdentity, Conn, Opts, OptsBuilder, SslOpts};
+
+use crate::declared::{FromSettings, Settings, StartError};
+
+/// The client crate, re-exported so that its types (`prelude::Queryable`, `Row`, `params!`, …)
+/// match the version the connector uses.
+pub use mysql_async;
+
+/// The default `query_timeout`, as MongooseIM's.
+pub const DEFAULT_QUERY_TIMEOUT: Duration = Duration::from_millis(5000);
+
+/// MySQL's `ER_UNKNOWN_SYSTEM_VARIABLE`: the server is not MariaDB.
+const ER_UNKNOWN_SYSTEM_VARIABLE: u16 = 1193;
+
+/// The connector for `driver = mysql`: makes native [`mysql_async::Conn`] connections.
+///
+/// Built from a declaration ([`FromSettings`]) or by hand with [`Mysql::new`] /
+/// [`Mysql::from_url`]:
+///
+/// ```
+/// use std::time::Duration;
+/// use pool_runtime::connectors::mysql::{Mysql, mysql_async::OptsBuilder};
+///
+/// let opts = OptsBuilder::default()
+///     .ip_or_hostname("db.internal")
+///     .user(Some("mim"))
+///     .pass(Some("secret"))
+///     .db_name(Some("mydb"));
+/// let connector = Mysql::new(opts).query_timeout(Some(Duration::from_secs(2)));
+/// assert_eq!(connector.opts().ip_or_hostname(), "db.internal");
+/// ```
+#[derive(Clone)]
+pub struct Mysql {
+    opts: Opts,
+    query_timeout: Option<Duration>,
+    /// `server_name_indication.enabled = false`: connect by IP address so that no SNI is sent.
+    no_sni: bool,
+}
+
+impl fmt::Debug for Mysql {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // By hand: `Opts`'s Debug prints the password.
+        f.debug_struct("Mysql")
+            .field("host", &self.opts.ip_or_hostname())
+            .field("port", &self.opts.tcp_port())
+            .field("database", &self.opts.db_name())
+            .field("username", &self.opts.user())
+            .field("tls", &self.opts.ssl_opts().is_some())
+            .field("sni", &!self.no_sni)
+            .field("query_timeout", &self.query_timeout)
+            .finish()
+    }
+}
+
+impl Mysql {
+    /// A connector making connections with `opts`, with the default `query_timeout` (5 s).
+    ///
+    /// The options are used as given (mysql_async's defaults include switching a loopback
+    /// connection to the server's unix socket, `prefer_socket`; declared pools turn it off).
+    pub fn new(opts: impl Into<Opts>) -> Self {
+        Mysql {
+            opts: opts.into(),
+            query_timeout: Some(DEFAULT_QUERY_TIMEOUT),
+            no_sni: false,
+        }
+    }
+
+    /// A connector for a `mysql://user:password@host:port/database?…` URL (mysql_async's URL
+    /// parameters apply).
+    pub fn from_url(url: &str) -> Result<Self, mysql_async::UrlError> {
+        Ok(Mysql::new(Opts::from_url(url)?))
+    }
+
+    /// Sets `query_timeout`: statements running longer are aborted by the server, and
+    /// the connection check must answer within it. `None` sets no statement limit (checks are
+    /// then bounded by the pool's connect timeout only).
+    pub fn query_timeout(mut self, timeout: Option<Duration>) -> Self {
+        self.query_timeout = timeout.filter(|t| !t.is_zero());
+        self
+    }
+
+    /// The connection options.
+    pub fn opts(&self) -> &Opts {
+        &self.opts
+    }
+
+    /// The `query_timeout`.
+    pub fn get_query_timeout(&self) -> Option<Duration> {
+        self.query_timeout
+    }
+
+    async fn open(&self) -> Result<Conn, mysql_async::Error> {
+        if !self.no_sni {
+            return Conn::new(self.opts.clone()).await;
+        }
+        // rustls sends no SNI when the name it verifies is an IP address: connect to each
+        // address of the host in turn, under that address.
+        let host = self.opts.ip_or_hostname();
+        let addrs: Vec<IpAddr> = match host.parse::<IpAddr>() {
+            Ok(ip) => vec![ip],
+            Err(_) => tokio::net::lookup_host((host, self.opts.tcp_port()))
+                .await
+                .map_err(|e| mysql_async::Error::Io(e.into()))?
+                .map(|a| a.ip())
+                .collect(),
+        };
+        let mut last = None;
+        for ip in addrs {
+            let opts = OptsBuilder::from_opts(self.opts.clone()).ip_or_hostname(ip.to_string());
+            match Conn::new(opts).await {
+                Ok(conn) => return Ok(conn),
+                Err(e) => last = Some(e),
+            }
+        }
+        Err(last.unwrap_or_else(|| {
+            mysql_async::Error::Io(
+                std::io::Error::new(
+                    std::io::ErrorKind::NotFound,
+                    format!("{host}: no address found"),
+                )
+                .into(),
+            )
+        }))
+    }
+}
+
+/// Sets the server's statement time limit for this session: MariaDB's `max_statement_time`
+/// (seconds), else MySQL's `max_execution_time` (milliseconds, `SELECT` only).
+async fn limit_statements(conn: &mut Conn, limit: Duration) -> Result<(), mysql_async::Error> {
+    let mariadb = format!(
+        "SET SESSION max_statement_time = {:.6}",
+        limit.as_secs_f64()
+    );
+    match conn.query_drop(mariadb).await {
+        Err(mysql_async::Error::Server(e)) if e.code == ER_UNKNOWN_SYSTEM_VARIABLE => {
+            let ms = limit.as_millis().clamp(1, u128::from(u32::MAX));
+            conn.query_drop(format!("SET SESSION max_execution_time = {ms}"))
+                .await
+        }
+        other => other,
+    }
+}
+
+fn timed_out(what: &str, limit: Duration) -> mysql_async::Error {
+    mysql_async::Error::Io(
+        std::io::Error::new(
+            std::io::ErrorKind::TimedOut,
+            format!("{what} got no answer within query_timeout ({limit:?})"),
+        )
+        .into(),
+    )
+}
+
+impl bb8::ManageConnection for Mysql {
+    type Connection = Conn;
+    type Error = mysql_async::Error;
+
+    /// Connects (TLS as configured) and sets the session's statement time limit.
+    async fn connect(&self) -> Result<Conn, mysql_async::Error> {
+        let mut conn = self.open().await?;
+        if let Some(limit) = self.query_timeout {
+            limit_statements(&mut conn, limit).await?;
+        }
+        Ok(conn)
+    }
+
+    /// A round trip (`COM_PING`) within `query_timeout`. mysql_async first finishes whatever
+    /// an earlier caller left (unread rows, a dropped transaction), so this also proves the
+    /// connection is ready for the next command.
+    async fn is_valid(&self, conn: &mut Conn) -> Result<(), mysql_async::Error> {
+        match self.query_timeout {
+            Some(limit) => tokio::time::timeout(limit, conn.ping())
+                .await
+                .unwrap_or_else(|_| Err(timed_out("the connection check (COM_PING)", limit))),
+            None => conn.ping().await,
+        }
+    }
+
+    /// Broken: disconnected (mysql_async marks a connection so when an I/O or protocol error
+    /// broke it, and while a command is in progress, so a command abandoned half-way is
+    /// marked too), or holding a result set that was not read to its end.
+    ///
+    /// mysql_async would read and discard such rows before the next command, in the next
+    /// caller's time, and if the server aborted that statement meanwhile (`query_timeout`)
+    /// the next caller would get its error instead of its own result. Replacing the
+    /// connection keeps both from the next caller.
+    fn has_broken(&self, conn: &mut Conn) -> bool {
+        conn.is_disconnected() || has_pending_result(conn) == Some(true)
+    }
+}
+
+/// Whether mysql_async holds a result set on `conn` that was not read to its end; `None` if
+/// that cannot be told.
+///
+/// mysql_async 0.37 keeps this in a crate-private field with no accessor, but its `Debug`
+/// output shows it early on (`Conn { inner: Conn { connection id: 7, server version: (…),
+/// pool: None, pending_result: Ok(None), …`): this reads that far and stops, without
+/// allocating. If a later version prints it differently, the answer is `None` and
+/// mysql_async's own clean-up before the next command applies (the connector's tests check
+/// the detection on a real connection).
+fn has_pending_result(conn: &Conn) -> Option<bool> {
+    const KEY: &[u8] = b"pending_result: ";
+    const NONE: &[u8] = b"Ok(None)";
+    struct Scan {
+        matched: usize,
+        value: [u8; 8],
+        got: usize,
+    }
+    impl fmt::Write for Scan {
+        fn write_str(&mut self, s: &str) -> fmt::Result {
+            for &b in s.as_bytes() {
+                if self.matched < KEY.len() {
+                    self.matched = if b == KEY[self.matched] {
+                        self.matched + 1
+                    } else {
+                        usize::from(b == KEY[0])
+                    };
+                } else {
+                    self.value[self.got] = b;
+                    self.got += 1;
+                    if self.got == self.value.len() {
+                        // Enough: stop formatting the rest (options, certificates, …).
+                        return Err(fmt::Error);
+                    }
+                }
+            }
+            Ok(())
+        }
+    }
+    let mut scan = Scan {
+        matched: 0,
+        value: [0; 8],
+        got: 0,
+    };
+    let _ = fmt::write(&mut scan, format_args!("{conn:?}"));
+    (scan.got == NONE.len()).then(|| scan.value != NONE)
+}
+
+impl FromSettings for Mysql {
+    fn from_settings(settings: &Settings) -> Result<Self, StartError> {
+        let host = settings.require_str("host")?;
+        let port = match settings.int("port") {
+            None => 3306,
+            Some(p) => u16::try_from(p)
+                .ok()
+                .filter(|p| *p > 0)
+                .ok_or_else(|| settings.error(format!("`port` = {p}: not a TCP port")))?,
+        };
+        let query_timeout = match settings.int("query_timeout") {
+            None => Some(DEFAULT_QUERY_TIMEOUT),
+            Some(ms) if ms > 0 => Some(Duration::from_millis(ms as u64)),
+            Some(ms) => {
+                return Err(settings.error(format!(
+                    "`query_timeout` = {ms}: must be a positive number of milliseconds"
+                )));
+            }
+        };
+        let mut opts = OptsBuilder::default()
+            .ip_or_hostname(host)
+            .tcp_port(port)
+            .db_name(settings.str("database"))
+            .user(settings.str("username"))
+            .pass(settings.str("password"))
+            // The declared host and port, with the declared TLS: never a unix socket instead.
+            .prefer_socket(false);
+        let mut no_sni = false;
+        if let Some((ssl, sni)) = ssl_opts(settings)? {
+            opts = opts.ssl_opts(ssl);
+            no_sni = !sni;
+        }
+        Ok(Mysql {
+            opts: opts.into(),
+            query_timeout,
+            no_sni,
+        })
+    }
+}
+
+/// The `tls(...)` section as mysql_async options, and whether SNI is on.
+fn ssl_opts(settings: &Settings) -> Result<Option<(SslOpts, bool)>, StartError> {
+    if !settings.has_tls() {
+        return Ok(None);
+    }
+    let unsupported = |key: &str, why: &str| {
+        settings.error(format!("`{key}` is not supported by driver `mysql`: {why}"))
+    };
+    if settings.get("tls.versions").is_some() {
+        return Err(unsupported(
+            "tls.versions",
+            "mysql_async offers rustls's defaults (TLS 1.2 and 1.3)",
+        ));
+    }
+    if settings.get("tls.ciphers").is_some() {
+        return Err(unsupported(
+            "tls.ciphers",
+            "mysql_async offers rustls's default suites",
+        ));
+    }
+    if settings.get("tls.password").is_some() {
+        return Err(unsupported(
+            "tls.password",
+            "mysql_async reads unencrypted keys only",
+        ));
+    }
+    let mut ssl = SslOpts::default();
+    match settings.str("tls.cacertfile") {
+        Some(path) => {
+            check_pem(settings, "tls.cacertfile", path, "CERTIFICATE")?;
+            ssl = ssl
+                .with_root_certs(vec![PathBuf::from(path).into()])
+                .with_disable_built_in_roots(true);
+        }
+        None => {
+            // Like every other connector: the system's roots (mysql_async would otherwise use
+            // the Mozilla roots compiled into it).
+            let roots = system_roots();
+            if !roots.is_empty() {
+                ssl = ssl
+                    .with_root_certs(roots.iter().map(|c| c.to_vec().into()).collect())
+                    .with_disable_built_in_roots(true);
+            }
+        }
+    }
+    match settings.str("tls.verify_mode").unwrap_or("peer") {
+        "peer" => {}
+        "none" => ssl = ssl.with_danger_accept_invalid_certs(true),
+        "selfsigned_peer" => {
+            return Err(unsupported(
+                "tls.verify_mode = selfsigned_peer",
+                "mysql_async cannot pin a certificate; put its CA in `cacertfile` and use `peer`",
+            ));
+        }
+        other => {
+            return Err(settings.error(format!(
+                "`tls.verify_mode` = {other:?}; expected `peer`, `selfsigned_peer` or `none`"
+            )));
+        }
+    }
+    match (settings.str("tls.certfile"), settings.str("tls.keyfile")) {
+        (Some(cert), Some(key)) => {
+            check_pem(settings, "tls.certfile", cert, "CERTIFICATE")?;
+            check_pem(settings, "tls.keyfile", key, "PRIVATE KEY")?;
+            ssl = ssl.with_client_identity(Some(ClientIdentity::new(
+                PathBuf::from(cert).into(),
+                PathBuf::from(key).into(),
+            )));
+        }
+        (None, None) => {}
+        _ => return Err(settings.error("`tls.certfile` and `tls.keyfile` go together")),
+    }
+    let sni = settings
+        .bool("tls.server_name_indication.enabled")
+        .unwrap_or(true);
+    if let Some(name) = settings.str("tls.server_name_indication.host") {
+        if !sni {
+            return Err(settings.error(
+                "`tls.server_name_indication.host` names the SNI to send, but \
+                 `tls.server_name_indication.enabled` is false",
+            ));
+        }
+        ssl = ssl.with_danger_tls_hostname_override(Some(name.to_string()));
+    }
+    install_crypto_provider();
+    Ok(Some((ssl, sni)))
+}
+
+/// Checks at start that a PEM file is there and holds what it should, so that a wrong path is
+/// a start error naming the key rather than a failure of every connection attempt.
+fn check_pem(settings: &Settings, key: &str, path: &str, label: &str) -> Result<(), StartError> {
+    let text = std::fs::read(path).map_err(|e| settings.error(format!("`{key}` {path:?}: {e}")))?;
+    let text = String::from_utf8_lossy(&text);
+    if !text.contains("-----BEGIN") || !text.contains(label) {
+        return Err(settings.error(format!("`{key}` {path:?}: no PEM {label} in it")));
+    }
+    Ok(())
+}
+
+fn system_roots() -> Arc<Vec<rustls::pki_types::CertificateDer<'static>>> {
+    static ROOTS: std::sync::OnceLock<Arc<Vec<rustls::pki_types::CertificateDer<'static>>>> =
+        std::sync::OnceLock::new();
+    ROOTS
+        .get_or_init(|| Arc::new(rustls_native_certs::load_native_certs().certs))
+        .clone()
+}
+
+/// mysql_async builds its rustls configuration with the process-wide default crypto provider;
+/// installing ring's (the one this crate is built with) keeps that from failing when another
+/// dependency also enables aws-lc-rs. If the application installed one already, it stays.
+fn install_crypto_provider() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        let _ = rustls::crypto::ring::default_provider().install_default();
+    });
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::declared::Value;
+
+    fn settings(extra: Vec<(&'static str, Value)>) -> Settings {
+        let mut v = vec![
+            ("host", Value::Str("db.example".into())),
+            ("port", Value::Int(3307)),
+            ("database", Value::Str("mydb".into())),
+            ("username", Value::Str("mim".into())),
+            ("password", Value::Str("s3cret".into())),
+        ];
+        for (k, val) in extra {
+            v.retain(|(key, _)| *key != k);
+            v.push((k, val));
+        }
+        Settings::new("rdbms.global.default", v)
+    }
+
+    #[test]
+    fn settings_are_read() {
+        let m = Mysql::from_settings(&settings(vec![("query_timeout", Value::Int(250))])).unwrap();
+        assert_eq!(m.opts().ip_or_hostname(), "db.example");
+        assert_eq!(m.opts().tcp_port(), 3307);
+        assert_eq!(m.opts().db_name(), Some("mydb"));
+        assert_eq!(m.opts().user(), Some("mim"));
+        assert_eq!(m.opts().pass(), Some("s3cret"));
+        assert!(!m.opts().prefer_socket());
+        assert!(m.opts().ssl_opts().is_none());
+        assert_eq!(m.get_query_timeout(), Some(Duration::from_millis(250)));
+        let debug = format!("{m:?}");
+        assert!(!debug.contains("s3cret"), "{debug}");
+    }
+
+    #[test]
+    fn defaults() {
+        let s = Settings::new("p", vec![("host", Value::Str("h".into()))]);
+        let m = Mysql::from_settings(&s).unwrap();
+        assert_eq!(m.opts().tcp_port(), 3306);
+        assert_eq!(m.get_query_timeout(), Some(DEFAULT_QUERY_TIMEOUT));
+    }
+
+    #[test]
+    fn tls_keys_map_onto_ssl_opts() {
+        let m = Mysql::from_settings(&settings(vec![
+            ("tls.verify_mode", Value::Str("none".into())),
+            ("tls.server_name_indication.enabled", Value::Bool(false)),
+        ]))
+        .unwrap();
+        let ssl = m.opts().ssl_opts().unwrap();
+        assert!(ssl.accept_invalid_certs());
+        assert!(m.no_sni);
+        let m = Mysql::from_settings(&settings(vec![
+            ("tls.verify_mode", Value::Str("peer".into())),
+            (
+                "tls.server_name_indication.host",
+                Value::Str("db.internal".into()),
+            ),
+        ]))
+        .unwrap();
+        let ssl = m.opts().ssl_opts().unwrap();
+        assert!(!ssl.accept_invalid_certs());
+        assert_eq!(ssl.tls_hostname_override(), Some("db.internal"));
+        assert!(!m.no_sni);
+        // Without `cacertfile`: the system's roots when it has any, else mysql_async's.
+        assert_eq!(ssl.disable_built_in_roots(), !ssl.root_certs().is_empty());
+    }
+
+    #[test]
+    fn bad_settings_are_start_errors() {
+        let err = |extra| {
+            Mysql::from_settings(&settings(extra))
+                .unwrap_err()
+                .to_string()
+        };
+        assert!(
+            err(vec![(
+                "tls.verify_mode",
+                Value::Str("selfsigned_peer".into())
+            )])
+            .contains("not supported by driver `mysql`")
+        );
+        assert!(err(vec![("tls.verify_mode", Value::Str("nope".into()))]).contains("expected"));
+        assert!(
+            err(vec![(
+                "tls.cacertfile",
+                Value::Str("/nonexistent/ca.pem".into())
+            )])
+            .contains("`tls.cacertfile` \"/nonexistent/ca.pem\"")
+        );
+        assert!(
+            err(vec![("tls.versions", Value::List(vec!["tlsv1.3".into()]))])
+                .contains("tls.versions")
+        );
+        assert!(err(vec![("tls.certfile", Value::Str("c.pem".into()))]).contains("go together"));
+        assert!(err(vec![("port", Value::Int(70000))]).contains("not a TCP port"));
+        assert!(err(vec![("query_timeout", Value::Int(0))]).contains("positive"));
+        let missing = Mysql::from_settings(&Settings::new("p", vec![])).unwrap_err();
+        assert_eq!(missing.to_string(), "pool `p`: `host` is required");
+    }
+}
