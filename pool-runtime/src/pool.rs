@@ -193,6 +193,9 @@ impl<C: ManageConnection> Inner<C> {
     }
 
     pub(crate) fn set_last_error(&self, e: ConnectError<C::Error>) {
+        if matches!(e, ConnectError::Failed(_) | ConnectError::TimedOut(_)) {
+            self.core.set_failing(true);
+        }
         *self
             .last_error
             .lock()

@@ -211,3 +211,20 @@ async fn a_keyed_call_on_a_down_worker_fails_clearly() {
     eventually(5, "up", || pool.status().down == 0).await;
     pool.call_by("k", async |_c| ()).await.unwrap();
 }
+
+#[tokio::test]
+async fn the_call_after_a_replaced_connection_waits_for_the_replacement() {
+    // One worker: the timed-out call's connection is replaced; the next caller must get the
+    // new one (within its timeout), not "no connection", since nothing has failed to connect.
+    let steer = Steerable::new();
+    let pool = pool(&steer, 1).await;
+    let slow = pool
+        .call(async |_c| tokio::time::sleep(Duration::from_secs(5)).await)
+        .await
+        .unwrap_err();
+    assert!(matches!(slow, Error::Timeout { .. }), "{slow}");
+    for _ in 0..3 {
+        pool.call(async |_c| ()).await.unwrap();
+    }
+    assert_eq!(steer.connects(), 2);
+}

@@ -152,3 +152,24 @@ fn close_racing_acquire_and_release() {
 fn futures_noop_waker() -> Waker {
     Waker::noop().clone()
 }
+
+/// A caller queued for a worker being replaced, while the reconnect fails: it is refused,
+/// never left waiting.
+#[test]
+fn failing_reconnect_racing_a_waiter() {
+    model(|| {
+        let core = up(1, false);
+        let i = core.try_acquire_any().unwrap();
+        core.mark_down(i);
+        let c2 = core.clone();
+        let waiter = thread::spawn(move || {
+            let r = block_on(c2.acquire(Target::Worker(0)));
+            assert!(
+                matches!(r, Err(Refusal::Unavailable | Refusal::Reroute)),
+                "{r:?}"
+            );
+        });
+        core.set_failing(true);
+        waiter.join().unwrap();
+    });
+}

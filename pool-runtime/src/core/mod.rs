@@ -42,7 +42,7 @@ use std::task::{Context, Poll, Waker};
 
 use crossbeam_utils::CachePadded;
 
-use self::sync::{AtomicU32, AtomicU64, AtomicUsize, Mutex, Ordering, lock};
+use self::sync::{AtomicBool, AtomicU32, AtomicU64, AtomicUsize, Mutex, Ordering, lock};
 use self::waiters::{NIL, Outcome, Waiters};
 
 const WORD_BITS: usize = 62;
@@ -96,6 +96,10 @@ pub struct Core {
     /// Down workers, one bit each, read without the lock by the strategies.
     down: Box<[AtomicU64]>,
     up_count: AtomicUsize,
+    /// The latest connection attempt failed: callers that would wait for a down worker are
+    /// refused at once instead. While a worker is merely being replaced (no attempt has
+    /// failed), they wait for it within their timeout.
+    failing: AtomicBool,
 }
 
 fn split(i: usize) -> (usize, u64) {
@@ -128,6 +132,7 @@ impl Core {
             queue_len: (0..workers).map(|_| AtomicU32::new(0)).collect(),
             down,
             up_count: AtomicUsize::new(0),
+            failing: AtomicBool::new(false),
         }
     }
 
@@ -244,13 +249,14 @@ impl Core {
         target: Target,
         waker: &Waker,
     ) -> Result<Result<usize, u32>, Refusal> {
+        let failing = self.failing.load(Ordering::Relaxed);
         if self.up_count.load(Ordering::Relaxed) == 0 {
-            let closed = self.words[0].load(Ordering::Relaxed) & CLOSED != 0;
-            return Err(if closed {
-                Refusal::Closed
-            } else {
-                Refusal::Unavailable
-            });
+            if self.is_closed() {
+                return Err(Refusal::Closed);
+            }
+            if failing {
+                return Err(Refusal::Unavailable);
+            }
         }
         match target {
             Target::IdleOnly => match self.try_acquire_any() {
@@ -259,7 +265,8 @@ impl Core {
                 None => Err(Refusal::NoIdle),
             },
             Target::Worker(i) => {
-                if self.is_down(i) {
+                // A worker being replaced is waited for; one failing to reconnect is not.
+                if failing && self.is_down(i) {
                     return Err(Refusal::Reroute);
                 }
                 let (w, bit) = split(i);
@@ -324,34 +331,64 @@ impl Core {
         }
     }
 
-    /// Marks worker `i`, owned by the caller, as having no connection. Its queue is told to
-    /// choose again; if no worker is left, every waiter is told so at once rather than left
-    /// to time out.
+    /// Marks worker `i`, owned by the caller, as having no connection. Its waiters keep
+    /// waiting for the replacement, unless connection attempts are failing: then they are
+    /// told to choose again, and if no worker is left every waiter is told so at once rather
+    /// than left to time out.
     pub(crate) fn mark_down(&self, i: usize) {
         let (w, bit) = split(i);
         let mut wl = lock(&self.waiters);
         if self.down[w].fetch_or(bit, Ordering::Relaxed) & bit != 0 {
             return;
         }
-        let left = self.up_count.fetch_sub(1, Ordering::Relaxed) - 1;
-        let mut wake = Vec::new();
-        while let Some(node) = wl.pop_worker(i) {
-            wake.push(wl.finish(node, Outcome::Refused(Refusal::Reroute)));
+        self.up_count.fetch_sub(1, Ordering::Relaxed);
+        let wake = if self.failing.load(Ordering::Relaxed) {
+            self.refuse_stranded_locked(&mut wl)
+        } else {
+            Vec::new()
+        };
+        self.sync_counts_locked(&wl, i);
+        drop(wl);
+        wake.into_iter().for_each(Waker::wake);
+    }
+
+    /// Records whether the latest connection attempt failed. When it did, callers waiting for
+    /// a down worker (or for any worker, with none up) are refused at once.
+    pub(crate) fn set_failing(&self, failing: bool) {
+        let mut wl = lock(&self.waiters);
+        if self.failing.swap(failing, Ordering::Relaxed) == failing || !failing {
+            return;
         }
-        if left == 0 {
-            for j in 0..self.workers {
-                while let Some(node) = wl.pop_worker(j) {
-                    wake.push(wl.finish(node, Outcome::Refused(Refusal::Unavailable)));
-                }
-                self.queue_len[j].store(0, Ordering::Relaxed);
+        let wake = self.refuse_stranded_locked(&mut wl);
+        self.sync_counts_locked(&wl, 0);
+        drop(wl);
+        wake.into_iter().for_each(Waker::wake);
+    }
+
+    /// Refuses the waiters of down workers (to choose again) and, with no worker up, every
+    /// waiter. Returns the wakers to wake after unlocking.
+    fn refuse_stranded_locked(&self, wl: &mut Waiters) -> Vec<Waker> {
+        let none_up = self.up_count.load(Ordering::Relaxed) == 0;
+        let mut wake = Vec::new();
+        for j in 0..self.workers {
+            let refusal = if none_up {
+                Refusal::Unavailable
+            } else if self.is_down(j) {
+                Refusal::Reroute
+            } else {
+                continue;
+            };
+            while let Some(node) = wl.pop_worker(j) {
+                wake.push(wl.finish(node, Outcome::Refused(refusal)));
             }
+            self.queue_len[j].store(0, Ordering::Relaxed);
+        }
+        if none_up {
             while let Some(node) = wl.pop_shared(false) {
                 wake.push(wl.finish(node, Outcome::Refused(Refusal::Unavailable)));
             }
         }
-        self.sync_counts_locked(&wl, i);
-        drop(wl);
-        wake.into_iter().for_each(Waker::wake);
+        wake
     }
 
     /// Marks worker `i`, owned by the caller, as connected again and releases it.
@@ -361,6 +398,7 @@ impl Core {
         if self.down[w].fetch_and(!bit, Ordering::Relaxed) & bit != 0 {
             self.up_count.fetch_add(1, Ordering::Relaxed);
         }
+        self.failing.store(false, Ordering::Relaxed);
         let waker = self.hand_off_locked(&mut wl, i);
         let closing = wl.closing_waker.take();
         drop(wl);

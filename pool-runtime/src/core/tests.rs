@@ -174,6 +174,10 @@ fn last_worker_down_fails_waiters_at_once() {
     let mut a = core.acquire(Target::Any);
     assert!(poll(&mut a, &w).is_pending());
     core.mark_down(0);
+    // Being replaced: the waiter waits for it...
+    assert!(poll(&mut a, &w).is_pending());
+    // ...until an attempt to reconnect fails.
+    core.set_failing(true);
     assert_eq!(count.0.load(std::sync::atomic::Ordering::SeqCst), 1);
     assert_eq!(poll(&mut a, &w), Poll::Ready(Err(Refusal::Unavailable)));
     let mut b = core.acquire(Target::Any);
@@ -190,7 +194,32 @@ fn down_worker_reroutes_its_queue() {
     let mut a = core.acquire(Target::Worker(0));
     assert!(poll(&mut a, &w).is_pending());
     core.mark_down(0);
+    assert!(poll(&mut a, &w).is_pending(), "waits for the replacement");
+    core.set_failing(true);
     assert_eq!(poll(&mut a, &w), Poll::Ready(Err(Refusal::Reroute)));
+}
+
+#[test]
+fn a_replaced_worker_goes_to_its_waiters_when_back() {
+    let core = up(1);
+    let (_c, w) = waker();
+    core.try_acquire_any().unwrap();
+    let mut shared = core.acquire(Target::Any);
+    let mut pinned = core.acquire(Target::Worker(0));
+    assert!(poll(&mut shared, &w).is_pending());
+    assert!(poll(&mut pinned, &w).is_pending());
+    core.mark_down(0);
+    let mut late = core.acquire(Target::Worker(0));
+    assert!(
+        poll(&mut late, &w).is_pending(),
+        "queues for a worker being replaced"
+    );
+    core.mark_up(0);
+    assert_eq!(poll(&mut pinned, &w), Poll::Ready(Ok(0)));
+    core.release(0);
+    assert_eq!(poll(&mut late, &w), Poll::Ready(Ok(0)));
+    core.release(0);
+    assert_eq!(poll(&mut shared, &w), Poll::Ready(Ok(0)));
 }
 
 #[test]
