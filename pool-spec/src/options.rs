@@ -647,11 +647,18 @@ pub static OPTIONS: &[OptionDesc] = &[
     OptionDesc::new(T, "certfile", Kind::Str, TLS_TYPES).doc("client certificate (PEM)"),
     OptionDesc::new(T, "cacertfile", Kind::Str, TLS_TYPES).doc("CA certificates (PEM)"),
     OptionDesc::new(T, "keyfile", Kind::Str, TLS_TYPES).doc("client key (PEM)"),
+    // MySQL's client (mysql_async) cannot take an encrypted key, a cipher list or a version
+    // list: those are refused here rather than at start.
     OptionDesc::new(T, "password", Kind::Str, TLS_TYPES)
+        .drivers(&[Driver::Pgsql])
         .secret()
         .doc("password of the client key"),
-    OptionDesc::new(T, "ciphers", Kind::Str, TLS_TYPES).doc("cipher suites, OpenSSL syntax"),
-    OptionDesc::new(T, "versions", Kind::StrList, TLS_TYPES).doc("TLS versions allowed"),
+    OptionDesc::new(T, "ciphers", Kind::Str, TLS_TYPES)
+        .drivers(&[Driver::Pgsql])
+        .doc("cipher suites, OpenSSL syntax"),
+    OptionDesc::new(T, "versions", Kind::StrList, TLS_TYPES)
+        .drivers(&[Driver::Pgsql])
+        .doc("TLS versions allowed"),
     OptionDesc::new(T, "server_name_indication.enabled", Kind::Bool, TLS_TYPES)
         .default(Const::Bool(true))
         .doc("send SNI"),

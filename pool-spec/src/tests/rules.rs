@@ -383,6 +383,16 @@ fn key_unsupported_by_driver() {
         "key `settings` is not supported by driver `pgsql`; it is for `odbc`"
     );
     assert_eq!(
+        one(&format!(
+            r#"rdbms(connection(driver = mysql, {PG}, tls(versions = ["tlsv1.3"])))"#
+        )),
+        "key `tls.versions` is not supported by driver `mysql`; it is for `pgsql`"
+    );
+    attr_ok(&format!(
+        r#"rdbms(connection(driver = pgsql, {PG}, tls(versions = ["tlsv1.3"], ciphers = "TLS13_AES_128_GCM_SHA256")))"#
+    ));
+    attr_ok(r#"redis(connection(tls(versions = ["tlsv1.3"])))"#);
+    assert_eq!(
         one(r#"rdbms(connection(driver = odbc, settings = "DSN=x", tls()))"#),
         "TLS is not supported by driver `odbc`; put the SSL options in the ODBC data source"
     );
