@@ -34,10 +34,10 @@
 //!   `ROLLBACK` is queued before anyone else can use it.
 //!
 //! The pool itself replaces the connection of a [`Pool::call`](crate::Pool::call) that times
-//! out or is dropped mid-flight (without asking the connector, so its statement runs on at the
-//! server until it ends or reaches `query_timeout`). A caller sharing a connection ([`Pool::get_shared`]) that
-//! drops a stream early cannot be cut off without breaking the others' requests: its statement
-//! runs to the end or to `query_timeout`.
+//! out or is dropped mid-flight (without asking the connector, so its statement runs on at
+//! the server until it ends or reaches `query_timeout`). A caller sharing a connection
+//! ([`Pool::get_shared`]) that drops a stream early cannot be cut off without breaking the
+//! others' requests: its statement runs to the end or to `query_timeout`.
 //!
 //! [`Pool::get_shared`]: crate::Pool::get_shared
 //!
@@ -318,6 +318,12 @@ impl Pgsql {
         // byte is a typed protocol message.
         probe.active.store(true, Ordering::Release);
         let key = backend_key(&client);
+        if key.is_none() {
+            tracing::warn!(
+                "pgsql: cannot identify the new connection; abandoned statements and open \
+                 transactions will not be caught when it is handed back"
+            );
+        }
         if let Some(key) = key {
             self.registry
                 .lock()

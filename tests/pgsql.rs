@@ -1,0 +1,240 @@
+//! Declared `rdbms` pgsql pools against the real servers of `cargo xtask services up`: the
+//! accessor hands out `tokio_postgres::Client`, queries, transactions, shared calls, TLS, and
+//! the seed's own example declaration, pointed at the test server by start-time overrides.
+#![cfg(feature = "pgsql")]
+
+use std::time::{Duration, Instant};
+
+use outgoing_pools::connectors::Pgsql;
+use outgoing_pools::connectors::pgsql::tokio_postgres;
+use outgoing_pools::{BestWorker, Pool, StartError, outgoing_pools};
+use test_support::{PG, PG_TLS, TLS, lock_shared, require};
+
+/// The shared server, plain text. `env(...)` values fall back to the test server's
+/// defaults, so plain `cargo test` works too once `cargo xtask services up` has run.
+mod plain {
+    use super::outgoing_pools;
+
+    #[outgoing_pools(rdbms(
+        workers = 5,
+        connection(
+            driver = pgsql,
+            host = env("OP_PG_HOST", default = "127.0.0.1"),
+            port = env("OP_PG_PORT", default = "5432"),
+            database = "pool",
+            username = "pool",
+            password = env("OP_PG_PASSWORD", default = "pool"),
+            keepalive_interval = 1,
+        ),
+    ))]
+    pub struct Pools;
+}
+
+/// The throwaway TLS server, TLS tried (no `required`), verified against our CA.
+mod prefer {
+    use super::outgoing_pools;
+
+    #[outgoing_pools(rdbms(
+        workers = 2,
+        connection(
+            driver = pgsql,
+            host = env("OP_PGTLS_HOST", default = "127.0.0.1"),
+            port = env("OP_PGTLS_PORT", default = "5433"),
+            database = "pool",
+            username = "pool",
+            password = env("OP_PGTLS_PASSWORD", default = "pool"),
+            keepalive_interval = 1,
+            tls(cacertfile = env("OP_TLS_CA")),
+        ),
+    ))]
+    pub struct Pools;
+}
+
+/// The seed's example, key for key:
+/// `{rdbms, global, default, [{workers, 5}], [{server, {pgsql, "localhost", 5432, "mydb",
+/// "mim", "mimpass", [{ssl, required}, {ssl_opts, [{verify, verify_peer},
+/// {cacertfile, "path/to/cacert.pem"}]}]}}]}`.
+mod seed {
+    use super::outgoing_pools;
+
+    #[outgoing_pools(rdbms(
+        scope = global,
+        tag = default,
+        workers = 5,
+        connection(
+            driver = pgsql,
+            host = "localhost",
+            port = 5432,
+            database = "mydb",
+            username = "mim",
+            password = "mimpass",
+            tls(required = true, verify_mode = peer, cacertfile = "path/to/cacert.pem"),
+        ),
+    ))]
+    pub struct Pools;
+}
+
+const POOL: &str = "rdbms.global.default";
+
+/// The seed's pool, pointed at the throwaway TLS server without touching the declaration.
+fn seed_on_test_server(ca: &std::path::Path) -> seed::PoolsBuilder {
+    let pg = require(PG_TLS);
+    seed::Pools::builder()
+        .set(POOL, "port", pg.port.to_string())
+        .set(POOL, "database", pg.db)
+        .set(POOL, "username", pg.user)
+        .set(POOL, "password", pg.password)
+        .set(POOL, "tls.cacertfile", ca.display().to_string())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_declared_pool_hands_out_the_tokio_postgres_client() {
+    require(PG);
+    let pools = plain::Pools::start().await.unwrap();
+    let db: &Pool<Pgsql, BestWorker> = pools.rdbms();
+    assert_eq!(db.status().workers, 5);
+
+    let mut conn = db.get().await.unwrap();
+    let client: &mut tokio_postgres::Client = &mut conn;
+    let n: i32 = client
+        .query_one("SELECT $1::int * 6", &[&7])
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(n, 42);
+
+    let tx = client.transaction().await.unwrap();
+    tx.batch_execute("CREATE TEMP TABLE t (n int); INSERT INTO t VALUES (1), (2)")
+        .await
+        .unwrap();
+    tx.commit().await.unwrap();
+    let rows = conn.query("SELECT n FROM t ORDER BY n", &[]).await.unwrap();
+    assert_eq!(rows.len(), 2);
+    drop(conn);
+
+    let app: String = db
+        .call(async |c| {
+            c.query_one("SHOW application_name", &[])
+                .await
+                .unwrap()
+                .get(0)
+        })
+        .await
+        .unwrap();
+    assert_eq!(app, POOL);
+    let timeout: String = db
+        .call(async |c| {
+            c.query_one("SHOW statement_timeout", &[])
+                .await
+                .unwrap()
+                .get(0)
+        })
+        .await
+        .unwrap();
+    assert_eq!(timeout, "5s", "query_timeout defaults to 5000 ms");
+
+    let tasks: Vec<_> = (0..50)
+        .map(|i: i32| {
+            let db = db.clone();
+            tokio::spawn(async move {
+                db.call_shared(async |c| {
+                    c.query_one("SELECT $1::int", &[&i])
+                        .await
+                        .unwrap()
+                        .get::<_, i32>(0)
+                })
+                .await
+                .unwrap()
+            })
+        })
+        .collect();
+    for (i, t) in tasks.into_iter().enumerate() {
+        assert_eq!(t.await.unwrap(), i as i32);
+    }
+    println!("{}", pools.status());
+    pools.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_declared_tls_section_tries_tls() {
+    require(PG_TLS);
+    let certs = require(TLS);
+    let _shared = lock_shared(PG_TLS);
+    let pools = prefer::Pools::builder()
+        .set(POOL, "tls.cacertfile", certs.ca.display().to_string())
+        .start()
+        .await
+        .unwrap();
+    let ssl: bool = pools
+        .rdbms()
+        .call(async |c| {
+            c.query_one(
+                "SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()",
+                &[],
+            )
+            .await
+            .unwrap()
+            .get(0)
+        })
+        .await
+        .unwrap();
+    assert!(ssl);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_seed_example_runs_against_the_test_server() {
+    let certs = require(TLS);
+    let _shared = lock_shared(PG_TLS);
+    let plan = seed::Pools::plan().to_string();
+    assert!(plan.contains(POOL) && plan.contains("workers=5"), "{plan}");
+    let pools = seed_on_test_server(&certs.ca).start().await.unwrap();
+    let row = pools
+        .rdbms()
+        .call(async |c| {
+            c.query_one(
+                "SELECT ssl, current_user::text FROM pg_stat_ssl WHERE pid = pg_backend_pid()",
+                &[],
+            )
+            .await
+            .unwrap()
+        })
+        .await
+        .unwrap();
+    assert!(row.get::<_, bool>(0), "{{ssl, required}}: TLS");
+    assert_eq!(row.get::<_, String>(1), "pool");
+    assert_eq!(pools.rdbms().status().idle, 5);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_seed_example_verifies_the_peer() {
+    let certs = require(TLS);
+    let _shared = lock_shared(PG_TLS);
+    let Err(err) = seed_on_test_server(&certs.wrong_ca).start().await else {
+        panic!("started with the wrong CA");
+    };
+    assert!(matches!(err, StartError::Pool { .. }), "{err}");
+    let text = err.to_string();
+    assert!(text.contains("UnknownIssuer"), "{text}");
+    assert!(text.contains(POOL), "{text}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_wrong_password_stops_the_start_at_once_naming_the_cause() {
+    let certs = require(TLS);
+    let _shared = lock_shared(PG_TLS);
+    let started = Instant::now();
+    let Err(err) = seed_on_test_server(&certs.ca)
+        .set(POOL, "password", "wrong")
+        .start()
+        .await
+    else {
+        panic!("started with a wrong password");
+    };
+    let err = err.to_string();
+    println!("{err}");
+    assert!(
+        err.contains("password authentication failed") && err.contains("28P01"),
+        "{err}"
+    );
+    assert!(started.elapsed() < Duration::from_secs(2));
+}
