@@ -151,6 +151,17 @@ async fn a_declared_pool_hands_out_the_tokio_postgres_client() {
     for (i, t) in tasks.into_iter().enumerate() {
         assert_eq!(t.await.unwrap(), i as i32);
     }
+    // Declared pgsql pools are multiplexed: more shared users than workers, none waiting.
+    let mut shared = Vec::new();
+    for _ in 0..12 {
+        let s = tokio::time::timeout(std::time::Duration::from_secs(1), db.get_shared())
+            .await
+            .expect("shared use does not wait for a worker")
+            .unwrap();
+        shared.push(s);
+    }
+    assert_eq!(db.status().shared, 12);
+    drop(shared);
     println!("{}", pools.status());
     pools.shutdown().await;
 }

@@ -196,7 +196,14 @@ impl<C: ManageConnection> Drop for Conn<'_, C> {
                 self.broken = true;
             }
         }
-        if self.broken || inner.manager.has_broken(&mut **self) {
+        // `has_broken` runs even for a connection already known broken: a connector may
+        // clean up there (pgsql cancels the abandoned statement on the server).
+        // SAFETY: this guard owns the worker.
+        let broken = match unsafe { slot.conn_mut() }.as_mut() {
+            Some(conn) => inner.manager.has_broken(conn) | self.broken,
+            None => true,
+        };
+        if broken {
             worker::down(inner, self.idx);
         } else {
             if !slot.used.load(Ordering::Relaxed) {

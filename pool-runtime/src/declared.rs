@@ -25,7 +25,7 @@ use bb8::ManageConnection;
 
 use crate::error::PoolName;
 use crate::strategy::Strategy;
-use crate::{Pool, QueueType};
+use crate::{Pool, PoolBuilder, QueueType};
 
 /// Why the pools of a declaration could not start.
 #[derive(Debug, thiserror::Error)]
@@ -347,6 +347,12 @@ impl Settings {
 pub trait FromSettings: ManageConnection + Sized {
     /// Builds the connector, or says which setting is wrong.
     fn from_settings(settings: &Settings) -> Result<Self, StartError>;
+
+    /// Adjusts the pool builder for this connector (e.g. shared use for one that
+    /// multiplexes); the declared options are already set.
+    fn tune<S: Strategy>(builder: PoolBuilder<Self, S>) -> PoolBuilder<Self, S> {
+        builder
+    }
 }
 
 impl FromSettings for crate::Generic {
@@ -533,7 +539,7 @@ where
     if let Some(s) = settings.int("max_start_interval") {
         b = b.max_start_interval(Duration::from_secs(s.max(1) as u64));
     }
-    b.build().await.map_err(|e| StartError::Pool {
+    C::tune(b).build().await.map_err(|e| StartError::Pool {
         pool: PoolName::from(spec.name),
         source: Box::new(e),
     })

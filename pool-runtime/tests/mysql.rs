@@ -12,12 +12,14 @@ use pool_runtime::connectors::mysql::Mysql;
 use pool_runtime::connectors::mysql::mysql_async::prelude::*;
 use pool_runtime::connectors::mysql::mysql_async::{self, TxOpts};
 use pool_runtime::declared::{FromSettings, Settings, Value};
-use pool_runtime::{BestWorker, Error, ManageConnection, Pool};
+use pool_runtime::{AvailableWorker, Error, ManageConnection, Pool};
 use test_support::{MYSQL, MYSQL_TLS, Sql, TLS, lock_shared, require};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 
-type MyPool = Pool<Mysql, BestWorker>;
+// `available_worker`: tests hold two guards at once, which must be the two workers even while
+// keepalive briefly holds one (best_worker would queue behind a held worker).
+type MyPool = Pool<Mysql, AvailableWorker>;
 type MyError = Error<mysql_async::Error>;
 
 fn s(v: &str) -> Value {
@@ -405,7 +407,7 @@ async fn keepalive_replaces_killed_idle_connections_before_anyone_uses_them() {
     let my = require(MYSQL);
     let with_keepalive = |k: bool| {
         let connector = Mysql::from_settings(&settings(&my, vec![])).unwrap();
-        let b = Pool::<Mysql, BestWorker>::builder(connector)
+        let b = MyPool::builder(connector)
             .workers(2)
             // Only keepalive may notice: no validation of idle connections when lent out.
             .validate_idle(false);

@@ -490,6 +490,14 @@ impl FromSettings for Pgsql {
         }
         Ok(pgsql.query_timeout(Duration::from_millis(query_timeout as u64)))
     }
+
+    /// Declared pgsql pools are shared-capable: `call_shared`/`get_shared` pipeline on a
+    /// worker's `Client`, while `get()` still takes a worker alone (transactions).
+    fn tune<S: crate::Strategy>(
+        builder: crate::PoolBuilder<Self, S>,
+    ) -> crate::PoolBuilder<Self, S> {
+        builder.multiplexed()
+    }
 }
 
 /// Why a connection could not be made or checked.

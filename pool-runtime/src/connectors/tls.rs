@@ -5,7 +5,8 @@
 //! | --- | --- |
 //! | `tls.verify_mode` | `peer` (default): verify the chain and the name; `selfsigned_peer`: also accept a certificate that is itself in `cacertfile`; `none`: accept anything (testing only) |
 //! | `tls.cacertfile` | PEM CA certificates; without it the system's roots |
-//! | `tls.certfile`, `tls.keyfile` | a client certificate and its (unencrypted) PEM key |
+//! | `tls.certfile`, `tls.keyfile` | a client certificate and its PEM key |
+//! | `tls.password` | the password of an encrypted (PKCS#8) `keyfile` |
 //! | `tls.versions` | `["tlsv1.2", "tlsv1.3"]` (default both) |
 //! | `tls.ciphers` | `:`-separated suite names, IANA (`TLS_AES_128_GCM_SHA256`) or OpenSSL (`ECDHE-RSA-AES128-GCM-SHA256`) |
 //! | `tls.server_name_indication.enabled` | send SNI (default true) |
@@ -88,11 +89,7 @@ impl Tls {
         let mut config = match (settings.str("tls.certfile"), settings.str("tls.keyfile")) {
             (Some(cert), Some(key)) => {
                 let chain = read_certs(settings, "tls.certfile", cert)?;
-                let key = PrivateKeyDer::from_pem_file(key).map_err(|e| {
-                    settings.error(format!(
-                        "`tls.keyfile` {key:?}: {e} (encrypted keys are not supported)"
-                    ))
-                })?;
+                let key = read_key(settings, key)?;
                 builder
                     .with_client_auth_cert(chain, key)
                     .map_err(|e| settings.error(format!("`tls.certfile`/`tls.keyfile`: {e}")))?
@@ -131,6 +128,27 @@ fn read_certs(
         return Err(settings.error(format!("`{key}` {path:?}: no PEM certificate in it")));
     }
     Ok(certs)
+}
+
+/// The client key: plain PEM, or encrypted PKCS#8 opened with `tls.password`.
+fn read_key(settings: &Settings, path: &str) -> Result<PrivateKeyDer<'static>, StartError> {
+    let fail = |e: &dyn std::fmt::Display| settings.error(format!("`tls.keyfile` {path:?}: {e}"));
+    let Some(password) = settings.str("tls.password") else {
+        return PrivateKeyDer::from_pem_file(path)
+            .map_err(|e| fail(&format!("{e} (an encrypted key needs `tls.password`)")));
+    };
+    let text = std::fs::read(path).map_err(|e| fail(&e))?;
+    let (label, der) = pkcs8::der::pem::decode_vec(&text).map_err(|e| fail(&e))?;
+    if label != "ENCRYPTED PRIVATE KEY" {
+        return Err(fail(&format!(
+            "`tls.password` is set but the file holds a `{label}`, not an encrypted PKCS#8 key"
+        )));
+    }
+    let info = pkcs8::EncryptedPrivateKeyInfo::try_from(der.as_slice()).map_err(|e| fail(&e))?;
+    let key = info
+        .decrypt(password)
+        .map_err(|e| fail(&format!("cannot decrypt with `tls.password`: {e}")))?;
+    Ok(PrivateKeyDer::Pkcs8(key.as_bytes().to_vec().into()))
 }
 
 fn roots(settings: &Settings) -> Result<RootCertStore, StartError> {
@@ -368,6 +386,72 @@ mod tests {
                 .contains("unknown or unsupported suite")
         );
         assert!(err("tls.certfile", Value::Str("a.pem".into())).contains("go together"));
+    }
+
+    #[test]
+    fn an_encrypted_client_key_opens_with_its_password() {
+        let dir = std::env::temp_dir().join(format!("op-tls-key-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let (key, cert) = (dir.join("key.pem"), dir.join("cert.pem"));
+        let openssl = |args: &[&str]| {
+            let ok = std::process::Command::new("openssl")
+                .args(args)
+                .status()
+                .unwrap()
+                .success();
+            assert!(ok, "openssl {args:?}");
+        };
+        let k = key.to_str().unwrap();
+        openssl(&[
+            "genpkey",
+            "-algorithm",
+            "EC",
+            "-pkeyopt",
+            "ec_paramgen_curve:P-256",
+            "-aes-256-cbc",
+            "-pass",
+            "pass:s3cret",
+            "-out",
+            k,
+        ]);
+        openssl(&[
+            "req",
+            "-x509",
+            "-key",
+            k,
+            "-passin",
+            "pass:s3cret",
+            "-subj",
+            "/CN=client",
+            "-days",
+            "1",
+            "-out",
+            cert.to_str().unwrap(),
+        ]);
+        let with = |password: Option<&str>| {
+            let mut v = vec![
+                ("tls.verify_mode", Value::Str("none".into())),
+                ("tls.certfile", Value::Str(cert.to_str().unwrap().into())),
+                ("tls.keyfile", Value::Str(k.into())),
+            ];
+            if let Some(p) = password {
+                v.push(("tls.password", Value::Str(p.into())));
+            }
+            Tls::from_settings(&settings(v)).map(|t| t.is_some())
+        };
+        assert!(with(Some("s3cret")).unwrap());
+        let wrong = with(Some("nope")).unwrap_err().to_string();
+        assert!(
+            wrong.contains("cannot decrypt with `tls.password`"),
+            "{wrong}"
+        );
+        assert!(
+            !wrong.contains("nope"),
+            "the password is not echoed: {wrong}"
+        );
+        let missing = with(None).unwrap_err().to_string();
+        assert!(missing.contains("needs `tls.password`"), "{missing}");
+        std::fs::remove_dir_all(dir).unwrap();
     }
 
     #[test]
