@@ -37,6 +37,7 @@ enum Contender {
     Exclusive(Pool<Pgsql, BestWorker>),
     ExclusiveAvailable(Pool<Pgsql, AvailableWorker>),
     Shared(Pool<Pgsql, BestWorker>),
+    SharedAvailable(Pool<Pgsql, AvailableWorker>),
     Deadpool(deadpool_postgres::Pool),
     Bb8(bb8::Pool<PostgresConnectionManager<NoTls>>),
 }
@@ -47,6 +48,7 @@ impl Contender {
             Contender::Exclusive(_) => "outgoing-pools exclusive (get)",
             Contender::ExclusiveAvailable(_) => "outgoing-pools exclusive, available_worker",
             Contender::Shared(_) => "outgoing-pools shared (get_shared)",
+            Contender::SharedAvailable(_) => "outgoing-pools shared, available_worker",
             Contender::Deadpool(_) => "deadpool-postgres 0.14",
             Contender::Bb8(_) => "bb8-postgres 0.9",
         }
@@ -57,6 +59,9 @@ impl Contender {
             Contender::Exclusive(p) => p.get().await.unwrap().query_one(QUERY, &[]).await,
             Contender::ExclusiveAvailable(p) => p.get().await.unwrap().query_one(QUERY, &[]).await,
             Contender::Shared(p) => p.get_shared().await.unwrap().query_one(QUERY, &[]).await,
+            Contender::SharedAvailable(p) => {
+                p.get_shared().await.unwrap().query_one(QUERY, &[]).await
+            }
             Contender::Deadpool(p) => p.get().await.unwrap().query_one(QUERY, &[]).await,
             Contender::Bb8(p) => p.get().await.unwrap().query_one(QUERY, &[]).await,
         };
@@ -99,6 +104,13 @@ async fn contenders(url: &str) -> Vec<Contender> {
         .build()
         .await
         .expect("our pool starts");
+    let shared_available = Pool::<Pgsql, AvailableWorker>::builder(Pgsql::new(config.clone()))
+        .name("bench.shared.available")
+        .workers(POOL_SIZE)
+        .multiplexed()
+        .build()
+        .await
+        .expect("our pool starts");
     let deadpool = deadpool_postgres::Pool::builder(deadpool_postgres::Manager::from_config(
         config.clone(),
         NoTls,
@@ -118,6 +130,7 @@ async fn contenders(url: &str) -> Vec<Contender> {
         Contender::Exclusive(ours().await),
         Contender::ExclusiveAvailable(available),
         Contender::Shared(ours().await),
+        Contender::SharedAvailable(shared_available),
         Contender::Deadpool(deadpool),
         Contender::Bb8(bb8),
     ]

@@ -35,6 +35,9 @@ pub mod defaults {
     /// `max_worker_queue_len` for fire-and-forget jobs ([`crate::Pool::cast`]) when the pool
     /// sets none: queued jobs per worker.
     pub const CAST_QUEUE_LEN: usize = 1000;
+    /// How many callers `available_worker` puts on one connection in shared use before it
+    /// moves on to the next.
+    pub const SHARED_DEPTH: u32 = 16;
 }
 
 /// In which order callers waiting in a shared queue (`available_worker`) are served.
@@ -64,6 +67,7 @@ pub(crate) struct Config {
     pub connect_timeout: Duration,
     pub validate_idle: bool,
     pub multiplexed: bool,
+    pub shared_depth: u32,
 }
 
 impl Default for Config {
@@ -81,6 +85,7 @@ impl Default for Config {
             connect_timeout: defaults::CONNECT_TIMEOUT,
             validate_idle: true,
             multiplexed: false,
+            shared_depth: defaults::SHARED_DEPTH,
         }
     }
 }
@@ -99,6 +104,7 @@ impl fmt::Debug for Config {
             .field("connect_timeout", &self.connect_timeout)
             .field("validate_idle", &self.validate_idle)
             .field("multiplexed", &self.multiplexed)
+            .field("shared_depth", &self.shared_depth)
             .finish_non_exhaustive()
     }
 }
@@ -247,6 +253,15 @@ impl<C: ManageConnection, S: Strategy> PoolBuilder<C, S> {
         C: crate::Multiplexed,
     {
         self.config.multiplexed = true;
+        self
+    }
+
+    /// Shared use with `available_worker`: fill a connection up to `depth` callers in
+    /// flight before using the next (default 16). Deeper pipelines batch more per round trip
+    /// and keep fewer server backends busy; shallower ones spread load for latency.
+    /// `best_worker` always takes the connection with the fewest in flight.
+    pub fn shared_depth(mut self, depth: u32) -> Self {
+        self.config.shared_depth = depth.max(1);
         self
     }
 

@@ -28,8 +28,13 @@ impl Multiplexed for crate::Generic {}
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[doc(hidden)]
 pub enum SharedPick {
-    /// The worker with the fewest callers in flight (`best_worker`, `available_worker`).
+    /// The worker with the fewest callers in flight (`best_worker`).
     Least,
+    /// The first worker with fewer than `shared_depth` callers in flight, else the least
+    /// loaded (`available_worker`: "available" means healthy and below an in-flight limit).
+    /// Filling a few connections deeply batches more requests per round trip, and keeps
+    /// fewer server backends busy, than spreading them.
+    Fill,
     /// Round robin (`next_worker`).
     Next,
     /// At random (`random_worker`).
@@ -166,9 +171,18 @@ fn pick<C: ManageConnection, S: Strategy>(inner: &Inner<C>) -> Option<usize> {
     let n = core.workers();
     let start = match S::SHARED_PICK {
         SharedPick::Next => inner.next.fetch_add(1, Ordering::Relaxed) % n,
-        SharedPick::Random | SharedPick::Least => random_below(n),
+        SharedPick::Random | SharedPick::Least | SharedPick::Fill => random_below(n),
     };
-    if S::SHARED_PICK == SharedPick::Least {
+    if S::SHARED_PICK == SharedPick::Fill {
+        let limit = inner.config.shared_depth;
+        for i in 0..n {
+            let users = inner.slots[i].users.load(Ordering::Relaxed);
+            if users & EXCLUSIVE == 0 && users < limit && try_share(inner, i) {
+                return Some(i);
+            }
+        }
+    }
+    if matches!(S::SHARED_PICK, SharedPick::Least | SharedPick::Fill) {
         let mut least: Option<(u32, usize)> = None;
         for k in 0..n {
             let i = (start + k) % n;

@@ -116,6 +116,7 @@ impl Strategy for AvailableWorker {
 }
 
 impl sealed::Sealed for AvailableWorker {
+    const SHARED_PICK: crate::shared::SharedPick = crate::shared::SharedPick::Fill;
     #[inline]
     fn target(_: &Core, _: &std::sync::atomic::AtomicUsize) -> Target {
         Target::Any

@@ -118,3 +118,25 @@ async fn mixed_shared_and_exclusive_load_leaves_everything_idle() {
     let s = pool.status();
     assert_eq!((s.idle, s.shared, s.waiting), (3, 0, 0), "{s:?}");
 }
+
+#[tokio::test]
+async fn available_worker_fills_a_connection_to_its_depth_before_the_next() {
+    let pool = Pool::<Generic, pool_runtime::AvailableWorker>::builder(Generic)
+        .workers(3)
+        .multiplexed()
+        .shared_depth(2)
+        .build()
+        .await
+        .unwrap();
+    let mut held = Vec::new();
+    let mut workers = Vec::new();
+    for _ in 0..6 {
+        let s = pool.get_shared().await.unwrap();
+        workers.push(s.worker());
+        held.push(s);
+    }
+    assert_eq!(workers, [0, 0, 1, 1, 2, 2]);
+    // Past every connection's depth: the least loaded.
+    let extra = pool.get_shared().await.unwrap();
+    assert!(extra.worker() < 3);
+}
