@@ -1,8 +1,14 @@
-//! `cargo xtask bench [--] [flags]`: run the pool benchmarks and show their summary.
+//! `cargo xtask bench [pools|pgsql|all] [--] [flags]`: run the pool benchmarks and show their
+//! summary (default `all`).
 //!
-//! Runs `cargo bench -p pool-runtime --bench pools -- <flags>` (the `pools` bench target of
-//! `pool-runtime/benches/pools.rs`): our pool (`AvailableWorker`) beside bb8, deadpool and mobc
-//! in one process on a no-op connector, then prints where `pools.md` is and its summary lines.
+//! `pools` runs `cargo bench -p pool-runtime --bench pools -- <flags>` (the `pools` bench target
+//! of `pool-runtime/benches/pools.rs`): our pool (`AvailableWorker`) beside bb8, deadpool and
+//! mobc in one process on a no-op connector, then prints where `pools.md` is and its summary
+//! lines. `pgsql` brings the test services up (`cargo xtask services up`) and runs
+//! `cargo bench -p pool-runtime --features pgsql --bench pgsql` (PostgreSQL `SELECT 1`, pool 16,
+//! 4/16/64/256 tasks: ours exclusive and shared beside deadpool-postgres and bb8-postgres),
+//! writing `pgsql.md`; the flags below are the `pools` ones (`pgsql` takes `--rounds N`,
+//! `--ops N`, `--only NAME`: run it alone to pass them).
 //! Reports go to `<target>/bench/` (`CARGO_TARGET_DIR` if set, else `target/`):
 //! `pools.md` (tables, ratios vs deadpool, geomeans), `pools.json` (raw figures),
 //! `latency.svg` and `fairness.svg`.
@@ -32,10 +38,55 @@ use std::process::Command;
 use std::time::SystemTime;
 
 pub fn run(args: &[String]) -> Result<(), String> {
+    let (which, args) = match args.first().map(String::as_str) {
+        Some(w @ ("pools" | "pgsql" | "all")) => (w, &args[1..]),
+        _ => ("all", args),
+    };
     let flags: &[String] = match args.first().map(String::as_str) {
         Some("--") => &args[1..],
         _ => args,
     };
+    if which != "pgsql" {
+        run_pools(flags)?;
+    }
+    if which != "pools" {
+        let flags = if which == "pgsql" { flags } else { &[] };
+        run_pgsql(flags)?;
+    }
+    Ok(())
+}
+
+/// The PostgreSQL `SELECT 1` comparison, against the server `services up` provides.
+fn run_pgsql(flags: &[String]) -> Result<(), String> {
+    let root = crate::project_root();
+    let vars = crate::services::up().map_err(|e| format!("services up failed:\n{e}"))?;
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    let bench = [
+        "bench",
+        "-p",
+        "pool-runtime",
+        "--features",
+        "pgsql",
+        "--bench",
+        "pgsql",
+        "--",
+    ];
+    eprintln!("xtask bench: cargo {} {}", bench.join(" "), flags.join(" "));
+    let status = Command::new(&cargo)
+        .args(bench)
+        .args(flags)
+        .envs(vars.iter().map(|(k, v)| (k, v)))
+        .current_dir(&root)
+        .status()
+        .map_err(|e| format!("cannot run `{cargo}`: {e}"))?;
+    if status.success() {
+        Ok(())
+    } else {
+        Err(format!("the PostgreSQL benchmark failed: {status}"))
+    }
+}
+
+fn run_pools(flags: &[String]) -> Result<(), String> {
     let root = crate::project_root();
     // We tell the bench where to write (so we know where to read), as an absolute path: the
     // bench runs in `pool-runtime/`, while a relative `--out` means the workspace root here.
