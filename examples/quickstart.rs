@@ -4,8 +4,11 @@
 //! cargo run --example quickstart
 //! ```
 //!
-//! Every pool here is `generic` (workers without a connection), so nothing needs to be running:
+//! The main pools are `generic` (workers without a connection), so nothing needs to be running:
 //! the jobs just sleep to stand in for a push notification, a background job, a user's request.
+//! When a PostgreSQL server answers (`PGHOST`, `PGPORT`, `PGUSER`, `PGPASSWORD`,
+//! `PGDATABASE`, defaulting to the local server), a declared `rdbms` pool runs queries on it
+//! too; when none does, the quickstart says so and carries on.
 
 use std::error::Error;
 use std::io::Write as _;
@@ -28,6 +31,81 @@ use tokio::task::JoinSet;
     generic(tag = users, strategy = hash_worker, workers = 3),
 )]
 pub struct Pools;
+
+/// The database pool, declared apart so the job pools run even when no server answers. Its
+/// values are read from the environment at start, never compiled in.
+#[cfg(feature = "pgsql")]
+mod db {
+    use outgoing_pools::outgoing_pools;
+
+    #[outgoing_pools(rdbms(
+        workers = 4,
+        call_timeout = 5000,
+        connection(
+            driver = pgsql,
+            host = env("PGHOST", default = "127.0.0.1"),
+            port = env("PGPORT", default = "5432"),
+            username = env("PGUSER", default = "postgres"),
+            password = env("PGPASSWORD", default = ""),
+            database = env("PGDATABASE", default = "postgres"),
+            keepalive_interval = 30,
+        ),
+    ))]
+    pub struct DbPools;
+}
+
+/// Runs a few queries when a PostgreSQL server answers.
+#[cfg(feature = "pgsql")]
+async fn database() -> Result<(), Box<dyn Error>> {
+    use outgoing_pools::connectors::pgsql::tokio_postgres;
+
+    println!("\n{}", db::DbPools::plan());
+    let pools = match db::DbPools::start().await {
+        Ok(pools) => pools,
+        Err(e) => {
+            println!("no PostgreSQL to use ({e}); skipping the database part");
+            return Ok(());
+        }
+    };
+    let pg = pools.rdbms();
+    // Exclusive use: the worker's `tokio_postgres::Client` is ours until the call ends, so a
+    // transaction is safe.
+    let version: String = pg
+        .call(async |client| {
+            let tx = client.transaction().await?;
+            let row = tx.query_one("SELECT version()", &[]).await?;
+            tx.commit().await?;
+            Ok::<_, tokio_postgres::Error>(row.get(0))
+        })
+        .await??;
+    println!("connected: {}", version.split(',').next().unwrap_or(&version));
+    // Shared use: many callers pipeline their queries on the same connections at once.
+    let mut queries = JoinSet::new();
+    for i in 0..100i32 {
+        let pg = pg.clone();
+        queries.spawn(async move {
+            pg.call_shared(async |client| {
+                let row = client.query_one("SELECT $1::int * 2", &[&i]).await?;
+                Ok::<i32, tokio_postgres::Error>(row.get(0))
+            })
+            .await
+        });
+    }
+    let mut sum = 0;
+    while let Some(r) = queries.join_next().await {
+        sum += r???;
+    }
+    println!("100 pipelined queries on {} connections: sum {sum}", pg.status().workers);
+    println!("\n{}", pools.status());
+    pools.shutdown().await;
+    Ok(())
+}
+
+#[cfg(not(feature = "pgsql"))]
+async fn database() -> Result<(), Box<dyn Error>> {
+    println!("built without the `pgsql` feature: no database part");
+    Ok(())
+}
 
 /// `generic.a.com.jobs` → `jobs@a.com`, `generic.global.push` → `push`: short enough for one
 /// terminal line.
@@ -142,5 +220,6 @@ async fn main() -> Result<(), Box<dyn Error>> {
     let pools = Arc::try_unwrap(pools).map_err(|_| "pools still shared")?;
     pools.shutdown().await;
     println!("shut down");
-    Ok(())
+
+    database().await
 }
