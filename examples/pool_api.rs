@@ -41,12 +41,21 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
 
     // `hash_worker`: the same key always reaches the same worker (per-user ordering); there
     // is no keyless `get()` on such a pool, so forgetting the key does not compile.
-    let per_user = Pool::<Generic, HashWorker>::builder(Generic).workers(8).build().await?;
+    let per_user = Pool::<Generic, HashWorker>::builder(Generic)
+        .workers(8)
+        .build()
+        .await?;
     let w = per_user.call_by("alice@a.com", async |()| ()).await;
-    println!("alice's calls go to worker {} ({w:?})", per_user.worker_for("alice@a.com"));
+    println!(
+        "alice's calls go to worker {} ({w:?})",
+        per_user.worker_for("alice@a.com")
+    );
 
     // `next_available_worker`: an idle worker or an immediate error, never a wait.
-    let fast = Pool::<Generic, NextAvailableWorker>::builder(Generic).workers(1).build().await?;
+    let fast = Pool::<Generic, NextAvailableWorker>::builder(Generic)
+        .workers(1)
+        .build()
+        .await?;
     let _busy = fast.get().await?;
     match fast.get().await {
         Err(e @ Error::NoAvailableWorkers { .. }) => println!("fail fast: {e}"),
@@ -67,6 +76,9 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
 
     // Shutdown drains in-flight calls, then refuses new ones.
     jobs.shutdown(Duration::from_secs(1)).await;
-    println!("after shutdown: {}", jobs.get().await.map(|_| ()).unwrap_err());
+    println!(
+        "after shutdown: {}",
+        jobs.get().await.map(|_| ()).unwrap_err()
+    );
     Ok(())
 }

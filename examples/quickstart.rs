@@ -78,7 +78,10 @@ async fn database() -> Result<(), Box<dyn Error>> {
             Ok::<_, tokio_postgres::Error>(row.get(0))
         })
         .await??;
-    println!("connected: {}", version.split(',').next().unwrap_or(&version));
+    println!(
+        "connected: {}",
+        version.split(',').next().unwrap_or(&version)
+    );
     // Shared use: many callers pipeline their queries on the same connections at once.
     let mut queries = JoinSet::new();
     for i in 0..100i32 {
@@ -95,7 +98,10 @@ async fn database() -> Result<(), Box<dyn Error>> {
     while let Some(r) = queries.join_next().await {
         sum += r???;
     }
-    println!("100 pipelined queries on {} connections: sum {sum}", pg.status().workers);
+    println!(
+        "100 pipelined queries on {} connections: sum {sum}",
+        pg.status().workers
+    );
     println!("\n{}", pools.status());
     pools.shutdown().await;
     Ok(())

@@ -33,8 +33,8 @@ pub mod __private {
         Cassandra, Elastic, Http, Ldap, Mysql, Odbc, Pgsql, Rabbit, Redis, Riak,
     };
     pub use pool_runtime::declared::{
-        FromSettings, Kind, Overrides, Plan, PoolSpec, SettingSpec, Settings, Source,
-        StatusTable, UnknownHost, start_pool,
+        FromSettings, Kind, Overrides, Plan, PoolSpec, SettingSpec, Settings, Source, StatusTable,
+        UnknownHost, start_pool,
     };
     pub use pool_runtime::{
         AvailableWorker, BestWorker, Conn, Error, Generic, HashWorker, ManageConnection,

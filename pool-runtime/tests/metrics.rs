@@ -24,7 +24,10 @@ async fn metrics_are_recorded_under_their_documented_names() {
         .await
         .unwrap();
     let held = pool.get().await.unwrap();
-    assert!(matches!(pool.call(async |()| ()).await, Err(Error::Timeout { .. })));
+    assert!(matches!(
+        pool.call(async |()| ()).await,
+        Err(Error::Timeout { .. })
+    ));
     drop(held);
     let busy = Pool::<Generic, NextAvailableWorker>::builder(Generic)
         .name("fast")
@@ -41,14 +44,23 @@ async fn metrics_are_recorded_under_their_documented_names() {
             .iter()
             .find(|(key, ..)| {
                 key.key().name() == name
-                    && key.key().labels().any(|l| l.key() == "pool" && l.value() == pool)
+                    && key
+                        .key()
+                        .labels()
+                        .any(|l| l.key() == "pool" && l.value() == pool)
             })
             .map(|(_, _, _, v)| v)
             .unwrap_or_else(|| panic!("{name} for {pool} not recorded"))
     };
-    assert!(matches!(get(names::TIMEOUTS, "jobs"), DebugValue::Counter(1)));
+    assert!(matches!(
+        get(names::TIMEOUTS, "jobs"),
+        DebugValue::Counter(1)
+    ));
     assert!(matches!(get(names::OVERRUNS, "jobs"), DebugValue::Counter(n) if *n >= 2));
-    assert!(matches!(get(names::QUEUE_FULL, "fast"), DebugValue::Counter(1)));
+    assert!(matches!(
+        get(names::QUEUE_FULL, "fast"),
+        DebugValue::Counter(1)
+    ));
     assert!(matches!(get(names::CALL_SECONDS, "jobs"), DebugValue::Histogram(h) if h.len() == 2));
     assert!(matches!(get(names::WAIT_SECONDS, "jobs"), DebugValue::Histogram(h) if h.len() == 1));
     assert!(matches!(get(names::WORKERS_UP, "jobs"), DebugValue::Gauge(g) if g.0 == 1.0));

@@ -9,7 +9,12 @@ use pool_runtime::{BestWorker, Generic, NextWorker, Pool};
 use support::eventually;
 
 async fn pool(workers: usize) -> Pool<Generic, BestWorker> {
-    Pool::builder(Generic).workers(workers).multiplexed().build().await.unwrap()
+    Pool::builder(Generic)
+        .workers(workers)
+        .multiplexed()
+        .build()
+        .await
+        .unwrap()
 }
 
 #[tokio::test]
@@ -25,7 +30,10 @@ async fn many_callers_share_workers_without_waiting() {
     assert_eq!(pool.status().shared, 0);
 }
 
-async fn futures(pool: &Pool<Generic, BestWorker>, n: usize) -> Vec<pool_runtime::Shared<'_, Generic>> {
+async fn futures(
+    pool: &Pool<Generic, BestWorker>,
+    n: usize,
+) -> Vec<pool_runtime::Shared<'_, Generic>> {
     let mut v = Vec::new();
     for _ in 0..n {
         v.push(pool.get_shared().await.unwrap());
@@ -83,7 +91,11 @@ async fn next_worker_shares_round_robin() {
 
 #[tokio::test]
 async fn a_pool_not_built_multiplexed_lends_exclusively() {
-    let pool = Pool::<Generic, BestWorker>::builder(Generic).workers(1).build().await.unwrap();
+    let pool = Pool::<Generic, BestWorker>::builder(Generic)
+        .workers(1)
+        .build()
+        .await
+        .unwrap();
     let a = pool.get_shared().await.unwrap();
     let p = pool.clone();
     let b = tokio::spawn(async move { p.get_shared().await.map(|s| s.worker()) });
@@ -101,7 +113,9 @@ async fn mixed_shared_and_exclusive_load_leaves_everything_idle() {
         tasks.push(tokio::spawn(async move {
             for k in 0..200 {
                 if (t + k) % 5 == 0 {
-                    p.call(async |()| tokio::task::yield_now().await).await.unwrap();
+                    p.call(async |()| tokio::task::yield_now().await)
+                        .await
+                        .unwrap();
                 } else {
                     let _ = tokio::time::timeout(
                         Duration::from_micros(50),
