@@ -581,13 +581,23 @@ async fn call_timeout_abandons_the_call_and_replaces_its_connection() {
         .unwrap();
     let before = worker_pids(&pool).await;
     let started = Instant::now();
+    let sleeper = std::sync::atomic::AtomicI32::new(0);
     let err = pool
-        .call(async |c| c.batch_execute("SELECT pg_sleep(3)").await)
+        .call(async |c| {
+            let pid: i32 = c.query_one("SELECT pg_backend_pid()", &[]).await?.get(0);
+            sleeper.store(pid, std::sync::atomic::Ordering::SeqCst);
+            c.batch_execute("SELECT pg_sleep(3)").await
+        })
         .await
         .unwrap_err();
     let took = started.elapsed();
     assert!(matches!(err, Error::Timeout { .. }), "{err}");
     assert!(took < Duration::from_millis(600), "{took:?}");
+    // The abandoned statement is cancelled on the server, not left sleeping for 3 s.
+    let admin = admin(&pg).await;
+    let pid = sleeper.load(std::sync::atomic::Ordering::SeqCst);
+    let took = gone(&admin, pid, Duration::from_millis(1500)).await;
+    println!("the abandoned backend was gone after {took:?}");
     let started = Instant::now();
     pool.call(async |c| c.batch_execute("SELECT 1").await)
         .await
