@@ -34,8 +34,8 @@
 //!   `ROLLBACK` is queued before anyone else can use it.
 //!
 //! The pool itself replaces the connection of a [`Pool::call`](crate::Pool::call) that times
-//! out or is dropped mid-flight (without asking the connector, so its statement runs on at
-//! the server until it ends or reaches `query_timeout`). A caller sharing a connection
+//! out or is dropped mid-flight; it still asks the connector, so that call's statement is
+//! cancelled on the server as above rather than left running. A caller sharing a connection
 //! ([`Pool::get_shared`]) that drops a stream early cannot be cut off without breaking the
 //! others' requests: its statement runs to the end or to `query_timeout`.
 //!
