@@ -11,6 +11,7 @@
 //! | `tls.ciphers` | `:`-separated suite names, IANA (`TLS_AES_128_GCM_SHA256`) or OpenSSL (`ECDHE-RSA-AES128-GCM-SHA256`) |
 //! | `tls.server_name_indication.enabled` | send SNI (default true) |
 //! | `tls.server_name_indication.host` | the name to send and verify instead of the connected host |
+//! | `tls.server_name_indication.protocol` | `https` or `default`: both accept wildcard certificates, as rustls always matches names the HTTPS way (RFC 6125) |
 //!
 //! Verification is on unless the declaration says `verify_mode = none`.
 
