@@ -329,6 +329,28 @@ async fn tls_verify_mode_none_accepts_any_certificate() {
     assert!(uses_tls(&pool).await);
 }
 
+/// `verify_mode = selfsigned_peer`: a server certificate that is itself in `cacertfile` is
+/// accepted, where `peer` needs a chain to a CA.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tls_selfsigned_peer_accepts_a_pinned_certificate() {
+    let (pg_tls, certs) = (require(PG_TLS), require(TLS));
+    let _shared = lock_shared(PG_TLS);
+    let pinned = |mode: &str| {
+        vec![
+            ("tls.required", Value::Bool(true)),
+            ("tls.cacertfile", s(certs.cert.display().to_string())),
+            ("tls.verify_mode", s(mode)),
+        ]
+    };
+    let name = "pg.verify.selfsigned";
+    let pool = pool(name, pgsql(name, &pg_tls, pinned("selfsigned_peer")), 1).await;
+    assert!(uses_tls(&pool).await);
+    let err = build(pgsql(name, &pg_tls, pinned("peer")))
+        .await
+        .unwrap_err();
+    assert!(matches!(err, Error::Connect { .. }), "{err}");
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn tls_server_name_indication_host_is_sent_and_verified() {
     let (pg_tls, certs) = (require(PG_TLS), require(TLS));
