@@ -298,6 +298,18 @@ impl<C: ManageConnection, S: Strategy> Pool<C, S> {
 
     /// Like [`Pool::get`], on the worker `key` maps to: the same key always gets the same
     /// worker (worker_pool's `hash_worker`), whatever the pool's strategy.
+    ///
+    /// ```
+    /// use pool_runtime::{Generic, HashWorker, Pool};
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let pool = Pool::<Generic, HashWorker>::builder(Generic).workers(8).build().await?;
+    /// let a = pool.get_by("alice@a.com").await?.worker();
+    /// assert_eq!(pool.get_by("alice@a.com").await?.worker(), a);
+    /// assert_eq!(pool.worker_for("alice@a.com"), a);
+    /// # Ok(())
+    /// # }
+    /// ```
     pub async fn get_by<K: Hash + ?Sized>(&self, key: &K) -> Result<Conn<'_, C>, Error<C::Error>> {
         let i = worker_for_key(key, self.inner.core.workers());
         self.checkout(Some(i), None, true).await
@@ -420,6 +432,18 @@ impl<C: ManageConnection, S: Strategy> Pool<C, S> {
     /// may finish until `grace` runs out, then every connection is closed. Returns how many
     /// workers were still busy when `grace` ran out (their connections close when they come
     /// back).
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use pool_runtime::{AvailableWorker, Error, Generic, Pool};
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let pool = Pool::<Generic, AvailableWorker>::builder(Generic).build().await?;
+    /// assert_eq!(pool.shutdown(Duration::from_secs(1)).await, 0);
+    /// assert!(matches!(pool.get().await, Err(Error::Closed { .. })));
+    /// # Ok(())
+    /// # }
+    /// ```
     pub async fn shutdown(&self, grace: Duration) -> usize {
         let inner = &*self.inner;
         inner.core.close();

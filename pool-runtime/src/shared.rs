@@ -95,6 +95,25 @@ impl<C: Multiplexed, S: Strategy> Pool<C, S> {
     /// worker is owned exclusively (or the pool was not built
     /// [`multiplexed`](crate::PoolBuilder::multiplexed)) does the caller wait, as for
     /// [`Pool::get`].
+    ///
+    /// ```
+    /// use pool_runtime::{BestWorker, Generic, Pool};
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let pool = Pool::<Generic, BestWorker>::builder(Generic)
+    ///     .workers(2)
+    ///     .multiplexed()
+    ///     .build()
+    ///     .await?;
+    /// // Three callers at once on two workers, none waiting.
+    /// let (a, b, c) = (pool.get_shared().await?, pool.get_shared().await?, pool.get_shared().await?);
+    /// assert_eq!(pool.status().shared, 3);
+    /// let n = pool.call_shared(async |_conn| 42).await?;
+    /// # drop((a, b, c));
+    /// # assert_eq!(n, 42);
+    /// # Ok(())
+    /// # }
+    /// ```
     pub async fn get_shared(&self) -> Result<Shared<'_, C>, Error<C::Error>>
     where
         S: Keyless,
