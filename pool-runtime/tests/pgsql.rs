@@ -80,6 +80,27 @@ async fn uses_tls(pool: &PgPool) -> bool {
     .unwrap()
 }
 
+/// Leaves a raw `BEGIN` (and a temp table) open on a guard, then checks that the next caller
+/// is outside any transaction; returns that caller's guard.
+async fn after_an_open_transaction(pool: &PgPool) -> pool_runtime::Conn<'_, Pgsql> {
+    let conn = pool.get().await.unwrap();
+    conn.batch_execute("BEGIN; CREATE TEMP TABLE leftover (n int)")
+        .await
+        .unwrap();
+    drop(conn);
+    let conn = pool.get().await.unwrap();
+    let fresh: bool = conn
+        .query_one("SELECT txid_current_if_assigned() IS NULL", &[])
+        .await
+        .unwrap()
+        .get(0);
+    assert!(
+        fresh,
+        "the next caller ran inside the previous caller's transaction"
+    );
+    conn
+}
+
 async fn backend_pid(pool: &PgPool) -> i32 {
     let conn = pool.get().await.unwrap();
     conn.query_one("SELECT pg_backend_pid()", &[])
@@ -745,21 +766,7 @@ async fn abandoned_streams_and_open_transactions_over_tls() {
     let pool = pool(name, pgsql(name, &pg_tls, extra), 1).await;
     let pid = backend_pid(&pool).await;
 
-    let conn = pool.get().await.unwrap();
-    conn.batch_execute("BEGIN; CREATE TEMP TABLE leftover (n int)")
-        .await
-        .unwrap();
-    drop(conn);
-    let conn = pool.get().await.unwrap();
-    let fresh: bool = conn
-        .query_one("SELECT txid_current_if_assigned() IS NULL", &[])
-        .await
-        .unwrap()
-        .get(0);
-    assert!(
-        fresh,
-        "the next caller ran inside the previous caller's transaction"
-    );
+    let conn = after_an_open_transaction(&pool).await;
     drop(conn);
     assert_eq!(
         backend_pid(&pool).await,
@@ -835,21 +842,7 @@ async fn ordinary_use_keeps_the_connection_and_open_transactions_are_rolled_back
         assert_eq!(backend_pid(&pool).await, pid, "round {round}: reconnected");
     }
     // A raw BEGIN never committed: the next caller is outside any transaction.
-    let conn = pool.get().await.unwrap();
-    conn.batch_execute("BEGIN; CREATE TEMP TABLE leftover (n int)")
-        .await
-        .unwrap();
-    drop(conn);
-    let conn = pool.get().await.unwrap();
-    let fresh: bool = conn
-        .query_one("SELECT txid_current_if_assigned() IS NULL", &[])
-        .await
-        .unwrap()
-        .get(0);
-    assert!(
-        fresh,
-        "the next caller ran inside the previous caller's transaction"
-    );
+    let conn = after_an_open_transaction(&pool).await;
     let leftover = conn
         .query_opt("SELECT to_regclass('pg_temp.leftover')::text", &[])
         .await

@@ -218,7 +218,7 @@ impl Core {
     /// Hands worker `i` to the next waiter that can take it, or marks it idle.
     fn hand_off_locked(&self, wl: &mut Waiters, i: usize) -> Option<Waker> {
         let (w, bit) = split(i);
-        let node = wl.pop_worker(i).or_else(|| wl.pop_shared(self.lifo));
+        let node = wl.pop_worker(i).or_else(|| wl.pop_shared());
         let waker = match node {
             Some(node) => Some(wl.finish(node, Outcome::Assigned(i as u32))),
             None => {
@@ -384,7 +384,7 @@ impl Core {
             self.queue_len[j].store(0, Ordering::Relaxed);
         }
         if none_up {
-            while let Some(node) = wl.pop_shared(false) {
+            while let Some(node) = wl.pop_shared() {
                 wake.push(wl.finish(node, Outcome::Refused(Refusal::Unavailable)));
             }
         }
@@ -459,7 +459,7 @@ impl Core {
             }
             self.queue_len[j].store(0, Ordering::Relaxed);
         }
-        while let Some(node) = wl.pop_shared(false) {
+        while let Some(node) = wl.pop_shared() {
             wake.push(wl.finish(node, Outcome::Refused(Refusal::Closed)));
         }
         drop(wl);

@@ -228,7 +228,7 @@ impl Waiters {
     }
 
     /// The next shared waiter. LIFO queues push at the front, so both pop the front.
-    pub(super) fn pop_shared(&mut self, _lifo: bool) -> Option<u32> {
+    pub(super) fn pop_shared(&mut self) -> Option<u32> {
         let head = self.shared.head;
         (head != NIL).then(|| {
             self.unlink(head);
