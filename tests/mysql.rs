@@ -133,11 +133,23 @@ fn the_seeds_mysql_examples_declared() {
             .await
             .err()
             .expect("a wrong password cannot start");
-        let msg = err.to_string();
+        let msg = format!("{err:?}");
         println!("{msg}");
         assert!(matches!(err, StartError::Pool { .. }), "{msg}");
         assert!(msg.contains("rdbms.myhost.com.default"), "{msg}");
         assert!(msg.contains("Access denied"), "{msg}");
+        // mysql_async's own error is in the source chain, and reads like the server's
+        // message, with its code, once.
+        let my_error = std::iter::successors(std::error::Error::source(&err), |e| e.source())
+            .find_map(|e| e.downcast_ref::<mysql_async::Error>())
+            .expect("mysql_async::Error in the source chain");
+        assert!(
+            matches!(my_error, mysql_async::Error::Server(e) if e.code == 1045),
+            "{my_error}"
+        );
+        assert!(msg.contains("ERROR 1045 (28000): Access denied"), "{msg}");
+        assert_eq!(msg.matches("Access denied").count(), 1, "{msg}");
+        assert!(!msg.contains("ServerError {"), "{msg}");
 
         // Errors of a running pool are the runtime's, with mysql_async's error inside.
         let pools = Pools::start().await.unwrap();

@@ -102,7 +102,7 @@ fn the_seeds_odbc_example_declared() {
             .await
             .err()
             .expect("no such DSN");
-        let msg = err.to_string();
+        let msg = format!("{err:?}");
         println!("{msg}");
         assert!(matches!(err, StartError::Pool { .. }), "{msg}");
         assert!(msg.contains("rdbms.global.default"), "{msg}");

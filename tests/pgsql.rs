@@ -224,7 +224,7 @@ async fn the_seed_example_verifies_the_peer() {
         panic!("started with the wrong CA");
     };
     assert!(matches!(err, StartError::Pool { .. }), "{err}");
-    let text = err.to_string();
+    let text = format!("{err:?}");
     assert!(text.contains("UnknownIssuer"), "{text}");
     assert!(text.contains(POOL), "{text}");
 }
@@ -241,11 +241,17 @@ async fn a_wrong_password_stops_the_start_at_once_naming_the_cause() {
     else {
         panic!("started with a wrong password");
     };
-    let err = err.to_string();
-    println!("{err}");
-    assert!(
-        err.contains("password authentication failed") && err.contains("28P01"),
-        "{err}"
+    // The connector's own error is reachable through the chain, for its SQLSTATE.
+    let pg_error = std::iter::successors(std::error::Error::source(&err), |e| e.source())
+        .find_map(|e| e.downcast_ref::<tokio_postgres::Error>())
+        .expect("tokio_postgres::Error in the source chain");
+    assert_eq!(
+        pg_error.code(),
+        Some(&tokio_postgres::error::SqlState::INVALID_PASSWORD)
     );
+    let err = format!("{err:?}");
+    println!("{err}");
+    assert!(err.contains("password authentication failed"), "{err}");
+    assert!(err.contains(POOL), "{err}");
     assert!(started.elapsed() < Duration::from_secs(2));
 }

@@ -6,17 +6,16 @@ use std::sync::atomic::{AtomicU64, AtomicUsize};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use bb8::ManageConnection;
 use crossbeam_utils::CachePadded;
 use tracing::Instrument;
 
-use crate::Pool;
 use crate::core::Core;
-use crate::error::{ConnectError, Error, PoolName};
+use crate::error::{Chain, ConnectError, Error, PoolName};
 use crate::metrics::PoolMetrics;
 use crate::pool::{Inner, Slot};
 use crate::strategy::Strategy;
 use crate::worker::{self, OverrunReport};
+use crate::{Connector, Pool};
 
 /// The defaults of every pool option, as MongooseIM has them (`workers = 10`,
 /// `call_timeout = 5000`, …). The declaration layer (`pool-spec`) resolves a declaration's
@@ -130,14 +129,14 @@ impl fmt::Debug for Config {
 /// # Ok(())
 /// # }
 /// ```
-pub struct PoolBuilder<C: ManageConnection, S: Strategy> {
+pub struct PoolBuilder<C: Connector, S: Strategy> {
     manager: C,
     name: PoolName,
     config: Config,
     _strategy: PhantomData<S>,
 }
 
-impl<C: ManageConnection, S: Strategy> fmt::Debug for PoolBuilder<C, S> {
+impl<C: Connector, S: Strategy> fmt::Debug for PoolBuilder<C, S> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("PoolBuilder")
             .field("name", &self.name)
@@ -147,7 +146,7 @@ impl<C: ManageConnection, S: Strategy> fmt::Debug for PoolBuilder<C, S> {
     }
 }
 
-impl<C: ManageConnection, S: Strategy> PoolBuilder<C, S> {
+impl<C: Connector, S: Strategy> PoolBuilder<C, S> {
     pub(crate) fn new(manager: C) -> Self {
         PoolBuilder {
             manager,
@@ -298,7 +297,7 @@ impl<C: ManageConnection, S: Strategy> PoolBuilder<C, S> {
         }
         let config = self.config;
         let workers = config.workers;
-        let lifo = config.queue_type == QueueType::Lifo;
+        let lifo = config.queue_type == QueueType::Lifo && S::USES_QUEUE_TYPE;
         let tick = maintenance_tick(&config);
         let inner = Arc::new(Inner {
             metrics: PoolMetrics::new(&self.name),
@@ -310,9 +309,12 @@ impl<C: ManageConnection, S: Strategy> PoolBuilder<C, S> {
                 .collect(),
             config,
             next: CachePadded::new(AtomicUsize::new(0)),
-            last_error: Mutex::new(ConnectError::Pending),
+            errors: (0..workers)
+                .map(|_| Mutex::new(ConnectError::Pending))
+                .collect(),
             epoch: std::time::Instant::now(),
             coarse_ms: AtomicU64::new(0),
+            clock: tokio::time::Instant::now(),
             runtime: tokio::runtime::Handle::current(),
             casts: AtomicUsize::new(0),
         });
@@ -327,24 +329,23 @@ impl<C: ManageConnection, S: Strategy> PoolBuilder<C, S> {
             match result {
                 Ok(conn) => worker::install(&inner, i, conn),
                 Err(e) => {
-                    inner.metrics.connect_errors.increment(1);
-                    inner.set_last_error(e);
+                    inner.attempt_failed(i, e);
                     failed.push(i);
                 }
             }
         }
-        if failed.len() == workers {
+        if let Some(&last) = failed.last()
+            && failed.len() == workers
+        {
             inner.core.close();
             return Err(Error::Connect {
                 pool: inner.name.clone(),
-                cause: inner.last_error(),
+                cause: inner.error_of(last),
             });
         }
         for i in failed {
-            tracing::warn!(pool = %inner.name, worker = i, error = %inner.last_error(), "worker could not connect; retrying");
-            let span =
-                tracing::info_span!("outgoing_pools.reconnect", pool = %inner.name, worker = i);
-            tokio::spawn(worker::reconnect(Arc::downgrade(&inner), i, 1).instrument(span));
+            tracing::warn!(pool = %inner.name, worker = i, error = %Chain(&inner.error_of(i)), "worker could not connect; retrying");
+            worker::spawn_reconnect(&inner, i, 1);
         }
         let span = tracing::debug_span!("outgoing_pools.maintain", pool = %inner.name);
         tokio::spawn(worker::maintain(Arc::downgrade(&inner), tick).instrument(span));

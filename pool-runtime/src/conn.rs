@@ -6,10 +6,10 @@ use std::pin::pin;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 
-use bb8::ManageConnection;
 use tokio::time::Instant;
 
-use crate::error::{ConnectError, Error};
+use crate::Connector;
+use crate::error::Error;
 use crate::pool::Inner;
 use crate::worker;
 
@@ -18,15 +18,17 @@ use crate::worker;
 ///
 /// Dropping it gives the worker to the next waiter. If the connector reports the connection
 /// broken ([`ManageConnection::has_broken`]), or [`Conn::discard`] was called, the worker
-/// reconnects in the background instead.
-pub struct Conn<'a, C: ManageConnection> {
+/// reconnects in the background instead; once the pool is shut down, the connection closes.
+///
+/// [`ManageConnection::has_broken`]: crate::ManageConnection::has_broken
+pub struct Conn<'a, C: Connector> {
     inner: &'a Arc<Inner<C>>,
     idx: usize,
     broken: bool,
     watched: bool,
 }
 
-impl<'a, C: ManageConnection> Conn<'a, C> {
+impl<'a, C: Connector> Conn<'a, C> {
     /// `watch`: raise overrun warnings while the guard is held (the maintenance task does).
     #[inline]
     pub(crate) fn new(inner: &'a Arc<Inner<C>>, idx: usize, watch: bool) -> Self {
@@ -54,57 +56,6 @@ impl<'a, C: ManageConnection> Conn<'a, C> {
     /// uses it again. Use it when an operation was abandoned half-way.
     pub fn discard(mut self) {
         self.broken = true;
-    }
-
-    /// Checks the connection with [`ManageConnection::is_valid`] within the connect timeout.
-    /// On failure (or if this future is dropped half-way) the worker is replaced when the
-    /// guard drops.
-    pub(crate) async fn validate(&mut self) -> bool {
-        self.broken = true;
-        let timeout = self.inner.config.connect_timeout;
-        let check = self.inner.manager.is_valid(&mut **self);
-        if let Ok(Ok(())) = tokio::time::timeout(timeout, check).await {
-            self.broken = false;
-            self.inner.slots[self.idx]
-                .stale
-                .store(false, Ordering::Relaxed);
-        } else {
-            tracing::warn!(pool = %self.inner.name, worker = self.idx, "connection check failed");
-        }
-        !self.broken
-    }
-
-    /// Replaces a connection that failed its check with a new one, within the connect
-    /// timeout and `deadline`, so the caller gets a working connection without waiting for
-    /// the background reconnect (deadpool's recycle-or-create). On failure the guard stays
-    /// broken and the worker goes down when it drops.
-    pub(crate) async fn replace(&mut self, deadline: Option<Instant>) -> bool {
-        let inner = self.inner;
-        // SAFETY: this guard owns the worker.
-        drop(unsafe { inner.slots[self.idx].conn_mut() }.take());
-        let attempt = worker::connect_once(inner);
-        let result = match deadline {
-            Some(d) => tokio::time::timeout_at(d, attempt)
-                .await
-                .unwrap_or(Err(ConnectError::TimedOut(inner.config.connect_timeout))),
-            None => attempt.await,
-        };
-        match result {
-            Ok(conn) => {
-                let slot = &inner.slots[self.idx];
-                // SAFETY: as above.
-                *unsafe { slot.conn_mut() } = Some(conn);
-                slot.stale.store(false, Ordering::Relaxed);
-                inner.metrics.reconnects.increment(1);
-                self.broken = false;
-                true
-            }
-            Err(e) => {
-                inner.metrics.connect_errors.increment(1);
-                inner.set_last_error(e);
-                false
-            }
-        }
     }
 
     /// Runs `f` under the deadline, raising overrun warnings, and abandons it at the limit.
@@ -138,9 +89,7 @@ impl<'a, C: ManageConnection> Conn<'a, C> {
                 };
                 match tokio::time::timeout_at(wake, fut.as_mut()).await {
                     Ok(v) => break Ok(v),
-                    Err(_) if Some(wake) == deadline => {
-                        break Err(inner.timeout(inner.config.call_timeout.unwrap_or_default()));
-                    }
+                    Err(_) if Some(wake) == deadline => break Err(inner.timeout()),
                     Err(_) => {
                         warnings += 1;
                         let last = max.is_some_and(|m| u64::from(warnings) >= m);
@@ -162,7 +111,7 @@ impl<'a, C: ManageConnection> Conn<'a, C> {
     }
 }
 
-impl<C: ManageConnection> Deref for Conn<'_, C> {
+impl<C: Connector> Deref for Conn<'_, C> {
     type Target = C::Connection;
 
     #[inline]
@@ -175,7 +124,7 @@ impl<C: ManageConnection> Deref for Conn<'_, C> {
     }
 }
 
-impl<C: ManageConnection> DerefMut for Conn<'_, C> {
+impl<C: Connector> DerefMut for Conn<'_, C> {
     #[inline]
     fn deref_mut(&mut self) -> &mut C::Connection {
         // SAFETY: as in `deref`; `&mut self` makes the borrow unique.
@@ -185,7 +134,7 @@ impl<C: ManageConnection> DerefMut for Conn<'_, C> {
     }
 }
 
-impl<C: ManageConnection> Drop for Conn<'_, C> {
+impl<C: Connector> Drop for Conn<'_, C> {
     #[inline]
     fn drop(&mut self) {
         let inner = self.inner;
@@ -202,7 +151,7 @@ impl<C: ManageConnection> Drop for Conn<'_, C> {
         let broken = match unsafe { slot.conn_mut() }.as_mut() {
             Some(conn) => inner.manager.has_broken(conn) | self.broken,
             None => true,
-        };
+        } || inner.core.is_closed();
         if broken {
             worker::down(inner, self.idx);
         } else {
@@ -217,7 +166,7 @@ impl<C: ManageConnection> Drop for Conn<'_, C> {
     }
 }
 
-impl<C: ManageConnection> fmt::Debug for Conn<'_, C>
+impl<C: Connector> fmt::Debug for Conn<'_, C>
 where
     C::Connection: fmt::Debug,
 {

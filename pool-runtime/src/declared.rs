@@ -21,18 +21,15 @@ use std::collections::HashMap;
 use std::fmt;
 use std::time::Duration;
 
-use bb8::ManageConnection;
-
 use crate::error::PoolName;
 use crate::strategy::Strategy;
 use crate::{Pool, PoolBuilder, QueueType};
 
-/// Why the pools of a declaration could not start.
-#[derive(Debug, thiserror::Error)]
+/// Why the pools of a declaration could not start. Every variant names the pool; `Debug`
+/// prints the whole cause on one line (so `fn main() -> Result<(), Box<dyn Error>>` shows it).
 #[non_exhaustive]
 pub enum StartError {
     /// A value comes from an environment variable that is not set and has no default.
-    #[error("pool `{pool}`: `{key}` reads the environment variable `{var}`, which is not set")]
     MissingEnv {
         /// The pool.
         pool: PoolName,
@@ -42,7 +39,6 @@ pub enum StartError {
         var: String,
     },
     /// A value read at start is not what the key takes.
-    #[error("pool `{pool}`: `{key}` from {source_name}: expected {expected}, got {value}")]
     InvalidValue {
         /// The pool.
         pool: PoolName,
@@ -56,7 +52,6 @@ pub enum StartError {
         expected: &'static str,
     },
     /// An override names a pool or key the declaration does not have.
-    #[error("override of `{pool}` `{key}`: {problem}")]
     UnknownOverride {
         /// The pool named by the override.
         pool: String,
@@ -66,7 +61,6 @@ pub enum StartError {
         problem: String,
     },
     /// The connector for this pool type is not compiled in.
-    #[error("pool `{pool}`: the `{pool_type}` connector is not available{hint}")]
     ConnectorMissing {
         /// The pool.
         pool: PoolName,
@@ -76,21 +70,71 @@ pub enum StartError {
         hint: &'static str,
     },
     /// The connection settings do not make a valid connector.
-    #[error("pool `{pool}`: {message}")]
     Settings {
         /// The pool.
         pool: PoolName,
         /// What is wrong.
         message: String,
     },
-    /// The pool could not start (typically: no worker could connect).
-    #[error("{source}")]
+    /// The pool could not start (typically: no worker could connect). As an error it is
+    /// transparent: it displays as the pool's [`crate::Error`], and its
+    /// [`source`](std::error::Error::source) is that error's (the connector's own error,
+    /// for a failed connect).
     Pool {
         /// The pool.
         pool: PoolName,
         /// The pool's error ([`crate::Error`]).
         source: Box<dyn std::error::Error + Send + Sync>,
     },
+}
+
+impl fmt::Display for StartError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            StartError::MissingEnv { pool, key, var } => write!(
+                f,
+                "pool `{pool}`: `{key}` reads the environment variable `{var}`, which is not set"
+            ),
+            StartError::InvalidValue {
+                pool,
+                key,
+                source_name,
+                value,
+                expected,
+            } => write!(
+                f,
+                "pool `{pool}`: `{key}` from {source_name}: expected {expected}, got {value}"
+            ),
+            StartError::UnknownOverride { pool, key, problem } => {
+                write!(f, "override of `{pool}` `{key}`: {problem}")
+            }
+            StartError::ConnectorMissing {
+                pool,
+                pool_type,
+                hint,
+            } => write!(
+                f,
+                "pool `{pool}`: the `{pool_type}` connector is not available{hint}"
+            ),
+            StartError::Settings { pool, message } => write!(f, "pool `{pool}`: {message}"),
+            StartError::Pool { source, .. } => fmt::Display::fmt(source, f),
+        }
+    }
+}
+
+impl fmt::Debug for StartError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Display::fmt(&crate::Chain(self), f)
+    }
+}
+
+impl std::error::Error for StartError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            StartError::Pool { source, .. } => source.source(),
+            _ => None,
+        }
+    }
 }
 
 /// A declared value, as the macro wrote it.
@@ -344,7 +388,7 @@ impl Settings {
 }
 
 /// A connector made from a declared pool's settings.
-pub trait FromSettings: ManageConnection + Sized {
+pub trait FromSettings: crate::Connector + Sized {
     /// Builds the connector, or says which setting is wrong.
     fn from_settings(settings: &Settings) -> Result<Self, StartError>;
 

@@ -1,7 +1,8 @@
 //! The errors of a pool: one enum, naming the pool and the cause.
 
+use std::error::Error as StdError;
 use std::fmt;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 
 /// The name of a pool, as it appears in errors, logs and metrics.
@@ -46,21 +47,24 @@ impl fmt::Debug for PoolName {
 
 /// A connector's error, shared by every caller it is reported to.
 ///
-/// Connector errors need only be `Send` (bb8's bound), so the shared copy sits behind a
-/// mutex; [`Cause::inspect`] reads it.
-pub struct Cause<E>(Arc<Mutex<E>>);
+/// It is the connector's own error value (reach it with [`Cause::get`], or through the
+/// [`source`](std::error::Error::source) chain of the pool's [`Error`]), behind an `Arc`
+/// because one failed attempt is reported to every caller that waited for it.
+pub struct Cause<E>(Arc<E>);
 
 impl<E> Cause<E> {
     pub(crate) fn new(e: E) -> Self {
-        Cause(Arc::new(Mutex::new(e)))
+        Cause(Arc::new(e))
+    }
+
+    /// The connector's error.
+    pub fn get(&self) -> &E {
+        &self.0
     }
 
     /// Runs `f` on the error.
     pub fn inspect<R>(&self, f: impl FnOnce(&E) -> R) -> R {
-        f(&self
-            .0
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner))
+        f(&self.0)
     }
 }
 
@@ -72,11 +76,14 @@ impl<E> Clone for Cause<E> {
 
 impl<E: fmt::Debug> fmt::Debug for Cause<E> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        self.inspect(|e| fmt::Debug::fmt(e, f))
+        fmt::Debug::fmt(&*self.0, f)
     }
 }
 
 /// Why a connection could not be made: the connector's own error, or no answer in time.
+///
+/// As an error it is transparent: a `Failed` one displays as the connector's error and
+/// continues with that error's own [`source`](std::error::Error::source).
 pub enum ConnectError<E> {
     /// The connector failed with this error.
     Failed(Cause<E>),
@@ -86,6 +93,39 @@ pub enum ConnectError<E> {
     Pending,
     /// The connection broke; no reconnect attempt has failed yet.
     Lost,
+}
+
+impl<E> ConnectError<E> {
+    /// The connector's error, for a `Failed` attempt.
+    pub fn connector_error(&self) -> Option<&E> {
+        match self {
+            ConnectError::Failed(c) => Some(c.get()),
+            _ => None,
+        }
+    }
+
+    /// What this adds to a message that already says a connection is missing: nothing for
+    /// a connector error (it follows as the error's source), else its own words.
+    fn write_suffix(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ConnectError::Failed(_) => Ok(()),
+            other => write!(f, ": {}", Own(other)),
+        }
+    }
+}
+
+/// The text a [`ConnectError`] adds of its own (none for a connector error).
+struct Own<'a, E>(&'a ConnectError<E>);
+
+impl<E> fmt::Display for Own<'_, E> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.0 {
+            ConnectError::Failed(_) => Ok(()),
+            ConnectError::TimedOut(d) => write!(f, "connect timed out after {d:?}"),
+            ConnectError::Pending => f.write_str("no connection attempt has finished yet"),
+            ConnectError::Lost => f.write_str("the connection broke; reconnecting"),
+        }
+    }
 }
 
 impl<E> Clone for ConnectError<E> {
@@ -110,25 +150,60 @@ impl<E: fmt::Debug> fmt::Debug for ConnectError<E> {
     }
 }
 
-impl<E: fmt::Debug> fmt::Display for ConnectError<E> {
+impl<E: StdError> fmt::Display for ConnectError<E> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            ConnectError::Failed(e) => write!(f, "{e:?}"),
-            ConnectError::TimedOut(d) => write!(f, "connect timed out after {d:?}"),
-            ConnectError::Pending => f.write_str("no connection attempt has finished yet"),
-            ConnectError::Lost => f.write_str("the connection broke; reconnecting"),
+            ConnectError::Failed(e) => fmt::Display::fmt(e.get(), f),
+            other => fmt::Display::fmt(&Own(other), f),
+        }
+    }
+}
+
+impl<E: StdError> StdError for ConnectError<E> {
+    fn source(&self) -> Option<&(dyn StdError + 'static)> {
+        match self {
+            ConnectError::Failed(e) => e.get().source(),
+            _ => None,
         }
     }
 }
 
 /// What went wrong with a pool operation.
 ///
-/// `E` is the connector's error type (`ManageConnection::Error`).
-#[derive(thiserror::Error)]
+/// `E` is the connector's error type (`ManageConnection::Error`). `Display` says what this
+/// layer knows (naming the pool); a connector's error that caused it is the
+/// [`source`](std::error::Error::source), so it can be downcast to the client crate's own
+/// type (`tokio_postgres::Error`, `mysql_async::Error`, …) and an error reporter prints each
+/// part once. `Debug` prints the whole chain on one line, for `unwrap()` and `{:?}` logs.
+///
+/// ```
+/// use pool_runtime::{AvailableWorker, Error, Pool};
+/// # use pool_runtime::ManageConnection;
+/// # #[derive(Debug)] struct Refused;
+/// # impl std::fmt::Display for Refused {
+/// #     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result { f.write_str("refused") }
+/// # }
+/// # impl std::error::Error for Refused {}
+/// # struct Down;
+/// # impl ManageConnection for Down {
+/// #     type Connection = ();
+/// #     type Error = Refused;
+/// #     async fn connect(&self) -> Result<(), Refused> { Err(Refused) }
+/// #     async fn is_valid(&self, _: &mut ()) -> Result<(), Refused> { Ok(()) }
+/// #     fn has_broken(&self, _: &mut ()) -> bool { false }
+/// # }
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() {
+/// let err = Pool::<Down, AvailableWorker>::builder(Down).name("db").build().await.unwrap_err();
+/// assert_eq!(err.to_string(), "pool `db`: cannot connect");
+/// let cause = std::error::Error::source(&err).unwrap();
+/// assert!(cause.downcast_ref::<Refused>().is_some());
+/// assert_eq!(format!("{err:?}"), "pool `db`: cannot connect: refused");
+/// # }
+/// ```
 #[non_exhaustive]
-pub enum Error<E: fmt::Debug> {
+pub enum Error<E> {
     /// No worker was obtained, or the call did not finish, within `call_timeout`.
-    #[error("pool `{pool}`: timed out after {timeout:?}")]
     Timeout {
         /// The pool.
         pool: PoolName,
@@ -136,7 +211,6 @@ pub enum Error<E: fmt::Debug> {
         timeout: Duration,
     },
     /// The chosen worker's queue already holds `max_worker_queue_len` callers.
-    #[error("pool `{pool}`: the queue is full ({limit} waiting)")]
     QueueFull {
         /// The pool.
         pool: PoolName,
@@ -144,29 +218,26 @@ pub enum Error<E: fmt::Debug> {
         limit: usize,
     },
     /// `next_available_worker` found every worker busy.
-    #[error("pool `{pool}`: no available workers")]
     NoAvailableWorkers {
         /// The pool.
         pool: PoolName,
     },
     /// The pool was shut down.
-    #[error("pool `{pool}` is shut down")]
     Closed {
         /// The pool.
         pool: PoolName,
     },
-    /// No worker (or, for a keyed call, not the key's worker) has a connection right now;
-    /// it is being re-established in the background.
-    #[error("pool `{pool}`: no connection: {cause}")]
+    /// No worker (or, for a keyed call, not the key's worker) has a connection, and the
+    /// latest attempt to make one failed: `cause` is that attempt's error. Workers keep
+    /// reconnecting in the background.
     Unavailable {
         /// The pool.
         pool: PoolName,
-        /// The latest connect failure.
+        /// Why the latest connection attempt failed.
         cause: ConnectError<E>,
     },
     /// The call ran past `overrun_warning` `max_overrun_warnings` times and was abandoned;
     /// its connection is replaced.
-    #[error("pool `{pool}`: call abandoned after running {ran:?}")]
     Overrun {
         /// The pool.
         pool: PoolName,
@@ -174,7 +245,6 @@ pub enum Error<E: fmt::Debug> {
         ran: Duration,
     },
     /// The pool could not start: no worker could connect.
-    #[error("pool `{pool}`: cannot connect: {cause}")]
     Connect {
         /// The pool.
         pool: PoolName,
@@ -182,7 +252,6 @@ pub enum Error<E: fmt::Debug> {
         cause: ConnectError<E>,
     },
     /// The pool's settings are invalid.
-    #[error("pool `{pool}`: {message}")]
     Config {
         /// The pool.
         pool: PoolName,
@@ -191,15 +260,78 @@ pub enum Error<E: fmt::Debug> {
     },
 }
 
-impl<E: fmt::Debug> fmt::Debug for Error<E> {
+impl<E> fmt::Display for Error<E> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        // The Display form already names the pool and the cause; repeating the structure
-        // only makes `unwrap()` output harder to read.
-        fmt::Display::fmt(self, f)
+        match self {
+            Error::Timeout { pool, timeout } => {
+                write!(f, "pool `{pool}`: timed out after {timeout:?}")
+            }
+            Error::QueueFull { pool, limit } => {
+                write!(f, "pool `{pool}`: the queue is full ({limit} waiting)")
+            }
+            Error::NoAvailableWorkers { pool } => write!(f, "pool `{pool}`: no available workers"),
+            Error::Closed { pool } => write!(f, "pool `{pool}` is shut down"),
+            Error::Unavailable { pool, cause } => {
+                write!(f, "pool `{pool}`: no connection")?;
+                cause.write_suffix(f)
+            }
+            Error::Overrun { pool, ran } => {
+                write!(f, "pool `{pool}`: call abandoned after running {ran:?}")
+            }
+            Error::Connect { pool, cause } => {
+                write!(f, "pool `{pool}`: cannot connect")?;
+                cause.write_suffix(f)
+            }
+            Error::Config { pool, message } => write!(f, "pool `{pool}`: {message}"),
+        }
     }
 }
 
-impl<E: fmt::Debug> Error<E> {
+impl<E: StdError + 'static> StdError for Error<E> {
+    fn source(&self) -> Option<&(dyn StdError + 'static)> {
+        match self {
+            Error::Unavailable { cause, .. } | Error::Connect { cause, .. } => cause
+                .connector_error()
+                .map(|e| e as &(dyn StdError + 'static)),
+            _ => None,
+        }
+    }
+}
+
+impl<E: StdError + 'static> fmt::Debug for Error<E> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Display::fmt(&Chain(self), f)
+    }
+}
+
+/// An error and its whole [`source`](std::error::Error::source) chain on one line,
+/// `: `-separated, each part once: a source whose text the previous part already contains
+/// (client crates often repeat their cause in their own message) is not repeated.
+///
+/// ```
+/// let io = std::io::Error::other("connection refused");
+/// assert_eq!(pool_runtime::Chain(&io).to_string(), "connection refused");
+/// ```
+pub struct Chain<'a>(pub &'a (dyn StdError + 'a));
+
+impl fmt::Display for Chain<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut last = self.0.to_string();
+        f.write_str(&last)?;
+        let mut next = self.0.source();
+        while let Some(e) = next {
+            let text = e.to_string();
+            if !last.contains(&text) {
+                write!(f, ": {text}")?;
+            }
+            last = text;
+            next = e.source();
+        }
+        Ok(())
+    }
+}
+
+impl<E> Error<E> {
     /// The pool the error comes from.
     pub fn pool(&self) -> &PoolName {
         match self {

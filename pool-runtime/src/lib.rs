@@ -51,15 +51,52 @@ mod worker;
 pub mod connectors;
 
 pub use bb8::ManageConnection;
-/// A connector: anything that makes and checks connections. bb8's `ManageConnection`, so any
-/// bb8 manager crate plugs in unchanged.
-pub use bb8::ManageConnection as Connector;
+
+/// A connector: anything that makes and checks connections. It is bb8's
+/// [`ManageConnection`] whose error is a standard error that can be shared between threads,
+/// so any bb8 manager crate plugs in unchanged (every client crate's error qualifies): one
+/// failed connection attempt is reported to every caller that waited for it, and reaches
+/// them as the [`source`](std::error::Error::source) of the pool's [`Error`].
+///
+/// Implemented for every such manager; implement [`ManageConnection`] to write one.
+///
+/// ```
+/// use pool_runtime::{AvailableWorker, Connector, ManageConnection, Pool};
+///
+/// struct Counter;
+///
+/// impl ManageConnection for Counter {
+///     type Connection = u64;
+///     type Error = std::io::Error;
+///
+///     async fn connect(&self) -> std::io::Result<u64> {
+///         Ok(0)
+///     }
+///     async fn is_valid(&self, _: &mut u64) -> std::io::Result<()> {
+///         Ok(())
+///     }
+///     fn has_broken(&self, _: &mut u64) -> bool {
+///         false
+///     }
+/// }
+///
+/// fn is_connector<C: Connector>(_: &C) {}
+/// is_connector(&Counter);
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() {
+/// let pool = Pool::<Counter, AvailableWorker>::builder(Counter).workers(2).build().await.unwrap();
+/// assert_eq!(*pool.get().await.unwrap(), 0);
+/// # }
+/// ```
+pub trait Connector: ManageConnection<Error: std::error::Error + Sync> {}
+
+impl<T: ManageConnection<Error: std::error::Error + Sync>> Connector for T {}
 
 pub use crate::config::{OverrunHandler, PoolBuilder, QueueType, defaults};
 pub use crate::conn::Conn;
 pub use crate::connectors::generic::Generic;
 pub use crate::declared::StartError;
-pub use crate::error::{Cause, ConnectError, Error, PoolName};
+pub use crate::error::{Cause, Chain, ConnectError, Error, PoolName};
 pub use crate::pool::{Pool, PoolStatus};
 pub use crate::shared::{Multiplexed, Shared};
 pub use crate::strategy::{

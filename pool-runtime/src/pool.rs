@@ -8,7 +8,6 @@ use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, AtomicUsize, Ordering}
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use bb8::ManageConnection;
 use crossbeam_utils::CachePadded;
 use tokio::time::Instant;
 use tracing::Instrument;
@@ -18,7 +17,8 @@ use crate::core::{Core, Refusal, Target};
 use crate::error::{ConnectError, Error, PoolName};
 use crate::metrics::PoolMetrics;
 use crate::strategy::{Keyless, Strategy, worker_for_key};
-use crate::{Conn, PoolBuilder};
+use crate::worker::{self, Refreshed};
+use crate::{Conn, Connector, PoolBuilder};
 
 /// A pool of `workers` workers, each holding one connection made by the connector `C`,
 /// handed to callers by the strategy `S`.
@@ -43,12 +43,12 @@ use crate::{Conn, PoolBuilder};
 /// # Ok(())
 /// # }
 /// ```
-pub struct Pool<C: ManageConnection, S: Strategy> {
+pub struct Pool<C: Connector, S: Strategy> {
     pub(crate) inner: Arc<Inner<C>>,
     _strategy: PhantomData<S>,
 }
 
-impl<C: ManageConnection, S: Strategy> Clone for Pool<C, S> {
+impl<C: Connector, S: Strategy> Clone for Pool<C, S> {
     fn clone(&self) -> Self {
         Pool {
             inner: self.inner.clone(),
@@ -57,7 +57,7 @@ impl<C: ManageConnection, S: Strategy> Clone for Pool<C, S> {
     }
 }
 
-impl<C: ManageConnection, S: Strategy> fmt::Debug for Pool<C, S> {
+impl<C: Connector, S: Strategy> fmt::Debug for Pool<C, S> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Pool")
             .field("name", &self.inner.name)
@@ -82,6 +82,9 @@ pub struct PoolStatus {
     pub waiting: usize,
     /// Callers using a connection together with others ([`Pool::get_shared`]).
     pub shared: usize,
+    /// The pool was shut down ([`Pool::shutdown`]): its workers count as down once their
+    /// connections are closed.
+    pub closed: bool,
 }
 
 pub(crate) struct Slot<T> {
@@ -133,6 +136,13 @@ impl<T> Slot<T> {
         unsafe { &*self.conn.get() }
     }
 
+    /// Keeps new shared users off; true if none is left in flight (then the owner is the
+    /// only user), else finish with [`Slot::exclude`].
+    #[inline]
+    pub(crate) fn try_exclude(&self) -> bool {
+        self.users.fetch_or(EXCLUSIVE, Ordering::Acquire) & !EXCLUSIVE == 0
+    }
+
     /// Makes the owner of this worker its only user: keeps new shared users off, then waits
     /// for those in flight to finish. Cancel-safe: the owner's guard clears the flag.
     pub(crate) async fn exclude(&self) {
@@ -169,37 +179,46 @@ impl<T> Slot<T> {
     }
 }
 
-pub(crate) struct Inner<C: ManageConnection> {
+pub(crate) struct Inner<C: Connector> {
     pub(crate) name: PoolName,
     pub(crate) manager: C,
     pub(crate) core: Core,
     pub(crate) slots: Box<[CachePadded<Slot<C::Connection>>]>,
     pub(crate) config: Config,
     pub(crate) next: CachePadded<AtomicUsize>,
-    pub(crate) last_error: Mutex<ConnectError<C::Error>>,
+    /// Each worker's latest connect error: a caller refused for worker `i`'s failed attempt
+    /// gets exactly that attempt's error.
+    pub(crate) errors: Box<[Mutex<ConnectError<C::Error>>]>,
     pub(crate) metrics: PoolMetrics,
     pub(crate) epoch: std::time::Instant,
     pub(crate) coarse_ms: AtomicU64,
+    /// The origin of [`Inner::now_ms`], on tokio's clock (so paused-time tests drive it).
+    pub(crate) clock: Instant,
     pub(crate) runtime: tokio::runtime::Handle,
     pub(crate) casts: AtomicUsize,
 }
 
-impl<C: ManageConnection> Inner<C> {
-    pub(crate) fn last_error(&self) -> ConnectError<C::Error> {
-        self.last_error
+impl<C: Connector> Inner<C> {
+    /// Worker `i`'s latest connect error.
+    pub(crate) fn error_of(&self, i: usize) -> ConnectError<C::Error> {
+        self.errors[i]
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
             .clone()
     }
 
-    pub(crate) fn set_last_error(&self, e: ConnectError<C::Error>) {
-        if matches!(e, ConnectError::Failed(_) | ConnectError::TimedOut(_)) {
-            self.core.set_failing(true);
-        }
-        *self
-            .last_error
+    /// Records that worker `i`'s connection attempt failed with `e`, for its waiters.
+    pub(crate) fn attempt_failed(&self, i: usize, e: ConnectError<C::Error>) {
+        self.metrics.connect_errors.increment(1);
+        *self.errors[i]
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner) = e;
+        self.core.attempt_failed(i, self.now_ms());
+    }
+
+    /// The pool's clock for the reconnection rules (ms since the pool was built).
+    pub(crate) fn now_ms(&self) -> u64 {
+        self.clock.elapsed().as_millis() as u64
     }
 
     /// Turns a refusal from the core into the error callers see.
@@ -207,10 +226,11 @@ impl<C: ManageConnection> Inner<C> {
         let pool = self.name.clone();
         match r {
             Refusal::Closed => Error::Closed { pool },
-            Refusal::Unavailable | Refusal::Reroute => Error::Unavailable {
+            Refusal::Unavailable(worker) => Error::Unavailable {
                 pool,
-                cause: self.last_error(),
+                cause: self.error_of(worker as usize),
             },
+            Refusal::Reroute => unreachable!("a reroute is handled by choosing again"),
             Refusal::QueueFull => {
                 self.metrics.queue_full.increment(1);
                 Error::QueueFull {
@@ -225,11 +245,11 @@ impl<C: ManageConnection> Inner<C> {
         }
     }
 
-    pub(crate) fn timeout(&self, timeout: Duration) -> Error<C::Error> {
+    pub(crate) fn timeout(&self) -> Error<C::Error> {
         self.metrics.timeouts.increment(1);
         Error::Timeout {
             pool: self.name.clone(),
-            timeout,
+            timeout: self.config.call_timeout.unwrap_or_default(),
         }
     }
 
@@ -238,7 +258,87 @@ impl<C: ManageConnection> Inner<C> {
     }
 }
 
-impl<C: ManageConnection, S: Strategy> Pool<C, S> {
+/// A caller's deadline (`call_timeout` from when it started), read from the clock only when
+/// first needed: a `get()` that finds an idle worker never reads it.
+pub(crate) struct Deadline {
+    limit: Option<Duration>,
+    at: Option<Instant>,
+}
+
+impl Deadline {
+    /// `limit` from the first time it is needed.
+    pub(crate) fn lazy(limit: Option<Duration>) -> Self {
+        Deadline { limit, at: None }
+    }
+
+    /// `limit` from `started`.
+    pub(crate) fn from(started: Instant, limit: Option<Duration>) -> Self {
+        Deadline {
+            limit,
+            at: limit.map(|l| started + l),
+        }
+    }
+
+    /// When it runs out; `None` for no limit.
+    pub(crate) fn at(&mut self) -> Option<Instant> {
+        if self.at.is_none()
+            && let Some(limit) = self.limit
+        {
+            self.at = Some(Instant::now() + limit);
+        }
+        self.at
+    }
+
+    /// Runs `fut` until it finishes (`Some`) or the deadline passes (`None`).
+    pub(crate) async fn run<F: Future>(&mut self, fut: F) -> Option<F::Output> {
+        match self.at() {
+            Some(at) => tokio::time::timeout_at(at, fut).await.ok(),
+            None => Some(fut.await),
+        }
+    }
+}
+
+/// Ownership of a worker's index between the core handing it out and the caller knowing its
+/// connection can be lent: dropping it gives the worker back untouched.
+struct Claim<'a, C: Connector> {
+    inner: &'a Arc<Inner<C>>,
+    idx: usize,
+}
+
+impl<'a, C: Connector> Claim<'a, C> {
+    /// The guard for the caller: its drop now checks and gives back the connection.
+    fn lend(self, watch: bool) -> Conn<'a, C> {
+        let conn = Conn::new(self.inner, self.idx, watch);
+        std::mem::forget(self);
+        conn
+    }
+
+    /// Hands the worker to a check of its idle connection (see [`worker::Refresh`]).
+    fn into_refresh(self) -> worker::Refresh<C, impl Future<Output = Refreshed> + Send + use<C>> {
+        let refresh = worker::start_refresh(self.inner.clone(), self.idx);
+        std::mem::forget(self);
+        refresh
+    }
+}
+
+impl<C: Connector> Drop for Claim<'_, C> {
+    fn drop(&mut self) {
+        if self.inner.config.multiplexed {
+            self.inner.slots[self.idx].admit();
+        }
+        self.inner.core.release(self.idx);
+    }
+}
+
+/// Consumes one unit of tokio's cooperative budget, as tokio's own semaphore does on every
+/// acquire: a loop over a pool that always answers at once (an idle worker, or an immediate
+/// error during an outage) still yields to the runtime's other tasks and timers.
+#[inline]
+pub(crate) fn cooperate() -> impl Future<Output = ()> {
+    std::future::poll_fn(|cx| tokio::task::coop::poll_proceed(cx).map(|r| r.made_progress()))
+}
+
+impl<C: Connector, S: Strategy> Pool<C, S> {
     /// A builder with MongooseIM's defaults: 10 workers, `call_timeout` 5 s, FIFO queue.
     pub fn builder(manager: C) -> PoolBuilder<C, S> {
         PoolBuilder::new(manager)
@@ -276,19 +376,28 @@ impl<C: ManageConnection, S: Strategy> Pool<C, S> {
                 .iter()
                 .map(|s| (s.users.load(Ordering::Relaxed) & !EXCLUSIVE) as usize)
                 .sum(),
+            closed: self.inner.core.is_closed(),
         }
     }
 
-    /// Takes a worker for exclusive use until the guard is dropped. Waits (in the strategy's
-    /// queue) at most `call_timeout`.
+    /// Takes a worker for exclusive use until the guard is dropped. Everything it may wait
+    /// for — a queue, the check of a connection that sat idle, a reconnection — takes at most
+    /// `call_timeout` together.
+    ///
+    /// A connection the connector reports broken ([`ManageConnection::has_broken`]) is never
+    /// handed out: its worker reconnects and the caller gets another (or, if every worker is
+    /// down, waits for a reconnection).
     ///
     /// With an idle worker at hand this is one compare-and-swap: no lock, no allocation, no
     /// clock read.
+    ///
+    /// [`ManageConnection::has_broken`]: crate::ManageConnection::has_broken
     pub async fn get(&self) -> Result<Conn<'_, C>, Error<C::Error>>
     where
         S: Keyless,
     {
-        self.checkout(None, None, true).await
+        let mut deadline = Deadline::lazy(self.inner.config.call_timeout);
+        self.checkout(None, &mut deadline, true).await
     }
 
     /// The worker `key` maps to for [`Pool::get_by`], [`Pool::call_by`] and `cast_by`.
@@ -312,7 +421,8 @@ impl<C: ManageConnection, S: Strategy> Pool<C, S> {
     /// ```
     pub async fn get_by<K: Hash + ?Sized>(&self, key: &K) -> Result<Conn<'_, C>, Error<C::Error>> {
         let i = worker_for_key(key, self.inner.core.workers());
-        self.checkout(Some(i), None, true).await
+        let mut deadline = Deadline::lazy(self.inner.config.call_timeout);
+        self.checkout(Some(i), &mut deadline, true).await
     }
 
     /// Runs `f` on a worker's connection; waiting and running together take at most
@@ -343,11 +453,11 @@ impl<C: ManageConnection, S: Strategy> Pool<C, S> {
     {
         let inner = &*self.inner;
         let started = Instant::now();
-        let deadline = inner.config.call_timeout.map(|t| started + t);
+        let mut deadline = Deadline::from(started, inner.config.call_timeout);
         let span = tracing::debug_span!("outgoing_pools.call", pool = %inner.name);
         let result = async {
-            let mut conn = self.checkout(pinned, deadline, false).await?;
-            conn.run_watched(f, started, deadline).await
+            let mut conn = self.checkout(pinned, &mut deadline, false).await?;
+            conn.run_watched(f, started, deadline.at()).await
         }
         .instrument(span)
         .await;
@@ -355,54 +465,82 @@ impl<C: ManageConnection, S: Strategy> Pool<C, S> {
         result
     }
 
-    /// Acquires a worker and validates its connection if it sat idle for a while.
+    /// Acquires a worker whose connection can be lent: not reported broken, and checked
+    /// (replaced if need be) if it sat idle. Everything it waits for is bounded by
+    /// `deadline`; a check or a reconnection still running then goes on in the background
+    /// for the worker.
     pub(crate) async fn checkout(
         &self,
         pinned: Option<usize>,
-        deadline: Option<Instant>,
+        deadline: &mut Deadline,
         watch: bool,
     ) -> Result<Conn<'_, C>, Error<C::Error>> {
+        cooperate().await;
+        let inner = &self.inner;
         loop {
-            let i = self.acquire(pinned, deadline).await?;
-            let mut conn = Conn::new(&self.inner, i, watch);
-            if self.inner.config.multiplexed {
-                self.inner.slots[i].exclude().await;
-            }
-            if !self.inner.slots[i].stale.load(Ordering::Relaxed)
-                || conn.validate().await
-                || conn.replace(deadline).await
+            let claim = Claim {
+                inner,
+                idx: self.acquire(pinned, deadline).await?,
+            };
+            let slot = &inner.slots[claim.idx];
+            if inner.config.multiplexed
+                && !slot.try_exclude()
+                && deadline.run(slot.exclude()).await.is_none()
             {
-                return Ok(conn);
+                return Err(inner.timeout());
             }
-            // No new connection either: the worker goes down and reconnects in the
-            // background; try another worker (or report the connect error).
+            // SAFETY: the claim owns the worker, and `exclude` made it the only user.
+            let conn = unsafe { slot.conn_mut() }
+                .as_mut()
+                .expect("an owned worker that is up holds a connection");
+            if inner.manager.has_broken(conn) {
+                claim.lend(false).discard();
+                continue;
+            }
+            if !slot.stale.load(Ordering::Relaxed) {
+                return Ok(claim.lend(watch));
+            }
+            let idx = claim.idx;
+            let mut refresh = claim.into_refresh();
+            match deadline.run(refresh.run()).await {
+                // The check (or a replacement) is done: the worker is the caller's again.
+                Some(Refreshed::Fresh) => return Ok(Claim { inner, idx }.lend(watch)),
+                // The worker is down and reconnecting: choose again.
+                Some(Refreshed::Down) => {}
+                // Dropping `refresh` lets it finish in the background, for the worker.
+                None => return Err(inner.timeout()),
+            }
         }
     }
 
+    /// A worker index for this caller, from the strategy (or `pinned`'s worker), within
+    /// `deadline`.
     async fn acquire(
         &self,
         pinned: Option<usize>,
-        deadline: Option<Instant>,
+        deadline: &mut Deadline,
     ) -> Result<usize, Error<C::Error>> {
         let inner = &*self.inner;
         let mut reroutes = 0;
         loop {
             let target = match pinned {
-                Some(i) => Target::Worker(i),
+                Some(i) => Target::Keyed(i),
+                // Workers kept going down under this caller: the shared queue takes any.
+                None if reroutes > inner.core.workers() => Target::Any,
                 None => S::target(&inner.core, &inner.next),
             };
             let fast = match target {
                 Target::Any | Target::IdleOnly => inner.core.try_acquire_any(),
-                Target::Worker(i) => inner.core.try_acquire(i).then_some(i),
+                Target::Worker(i) | Target::Keyed(i) | Target::Prefer(i) => {
+                    inner.core.try_acquire(i).then_some(i)
+                }
             };
             if let Some(i) = fast {
                 return Ok(i);
             }
             match self.wait(target, deadline).await? {
                 Ok(i) => return Ok(i),
-                Err(Refusal::Reroute) if pinned.is_none() && reroutes < inner.core.workers() => {
-                    reroutes += 1;
-                }
+                Err(Refusal::Reroute) => reroutes += 1,
                 Err(r) => return Err(inner.refusal(r)),
             }
         }
@@ -412,20 +550,16 @@ impl<C: ManageConnection, S: Strategy> Pool<C, S> {
     async fn wait(
         &self,
         target: Target,
-        deadline: Option<Instant>,
+        deadline: &mut Deadline,
     ) -> Result<Result<usize, Refusal>, Error<C::Error>> {
         let inner = &*self.inner;
         let started = Instant::now();
-        let deadline = deadline.or_else(|| inner.config.call_timeout.map(|t| started + t));
-        let acquire = inner.core.acquire(target);
+        let acquire = inner.core.acquire(target, inner.now_ms());
         inner.metrics.waiting.increment(1.0);
-        let result = match deadline {
-            Some(d) => tokio::time::timeout_at(d, acquire).await,
-            None => Ok(acquire.await),
-        };
+        let result = deadline.run(acquire).await;
         inner.metrics.waiting.decrement(1.0);
         inner.metrics.wait.record(started.elapsed());
-        result.map_err(|_| inner.timeout(inner.config.call_timeout.unwrap_or_default()))
+        result.ok_or_else(|| inner.timeout())
     }
 
     /// Stops the pool: callers waiting and arriving get [`Error::Closed`], calls in flight
@@ -448,7 +582,6 @@ impl<C: ManageConnection, S: Strategy> Pool<C, S> {
         let inner = &*self.inner;
         inner.core.close();
         let deadline = Instant::now() + grace;
-        let mut taken = 0;
         loop {
             for i in inner.core.take_idle() {
                 let slot = &inner.slots[i];
@@ -459,23 +592,24 @@ impl<C: ManageConnection, S: Strategy> Pool<C, S> {
                     drop(unsafe { slot.conn_mut() }.take());
                 }
                 // Else shared users still read it: it closes when the pool is dropped.
-                taken += 1;
+                inner.core.retire(i);
             }
-            let up = inner.core.up_count();
-            if taken >= up {
+            if inner.core.up_count() == 0 {
                 tracing::info!(pool = %inner.name, "pool shut down");
                 return 0;
             }
+            // Workers in use come back through `release` (idle, taken above) or, once the
+            // pool is closed, close their connection as they drop (`Conn`'s drop).
             let released = std::future::poll_fn(|cx| {
                 inner.core.wake_on_release(cx.waker());
-                if inner.core.counts().idle > 0 || inner.core.up_count() <= taken {
+                if inner.core.counts().idle > 0 || inner.core.up_count() == 0 {
                     std::task::Poll::Ready(())
                 } else {
                     std::task::Poll::Pending
                 }
             });
             if tokio::time::timeout_at(deadline, released).await.is_err() {
-                let busy = inner.core.up_count() - taken;
+                let busy = inner.core.up_count();
                 tracing::warn!(pool = %inner.name, busy, "shutdown grace ran out with workers busy");
                 return busy;
             }

@@ -9,18 +9,28 @@ use std::ops::Deref;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 
-use bb8::ManageConnection;
 use tokio::time::Instant;
 
 use crate::core::Core;
 use crate::error::Error;
-use crate::pool::{EXCLUSIVE, Inner};
+use crate::pool::{Deadline, EXCLUSIVE, Inner, cooperate};
 use crate::strategy::{Keyless, Strategy, random_below};
-use crate::{Conn, Pool};
+use crate::{Conn, Connector, Pool};
 
 /// A connector whose connection serves many concurrent callers through `&` (it pipelines or
 /// multiplexes requests). Implementing it allows [`crate::PoolBuilder::multiplexed`].
-pub trait Multiplexed: ManageConnection<Connection: Sync> {}
+pub trait Multiplexed: Connector<Connection: Sync> {
+    /// Whether the connection can no longer serve anyone (the server closed it, its I/O
+    /// task ended): a cheap, synchronous check through `&`, run before a shared caller is
+    /// given the connection, since [`ManageConnection::has_broken`] needs `&mut`. A closed
+    /// connection is never lent: its worker reconnects. Default: never closed.
+    ///
+    /// [`ManageConnection::has_broken`]: crate::ManageConnection::has_broken
+    fn is_closed(&self, conn: &Self::Connection) -> bool {
+        let _ = conn;
+        false
+    }
+}
 
 impl Multiplexed for crate::Generic {}
 
@@ -42,21 +52,21 @@ pub enum SharedPick {
 }
 
 /// A worker's connection used together with other callers: derefs to `&C::Connection`.
-pub struct Shared<'a, C: ManageConnection> {
+pub struct Shared<'a, C: Connector> {
     inner: &'a Arc<Inner<C>>,
     idx: usize,
     /// Set when every worker was owned and this caller waited for one exclusively.
     owned: Option<Conn<'a, C>>,
 }
 
-impl<C: ManageConnection> Shared<'_, C> {
+impl<C: Connector> Shared<'_, C> {
     /// The index of the worker (0-based).
     pub fn worker(&self) -> usize {
         self.idx
     }
 }
 
-impl<C: ManageConnection> Deref for Shared<'_, C> {
+impl<C: Connector> Deref for Shared<'_, C> {
     type Target = C::Connection;
 
     fn deref(&self) -> &C::Connection {
@@ -72,7 +82,7 @@ impl<C: ManageConnection> Deref for Shared<'_, C> {
     }
 }
 
-impl<C: ManageConnection> Drop for Shared<'_, C> {
+impl<C: Connector> Drop for Shared<'_, C> {
     fn drop(&mut self) {
         if self.owned.is_none() {
             self.inner.slots[self.idx].leave();
@@ -80,7 +90,7 @@ impl<C: ManageConnection> Drop for Shared<'_, C> {
     }
 }
 
-impl<C: ManageConnection> fmt::Debug for Shared<'_, C> {
+impl<C: Connector> fmt::Debug for Shared<'_, C> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Shared")
             .field("pool", &self.inner.name)
@@ -118,7 +128,8 @@ impl<C: Multiplexed, S: Strategy> Pool<C, S> {
     where
         S: Keyless,
     {
-        self.shared(None).await
+        self.shared(None, &mut Deadline::lazy(self.inner.config.call_timeout))
+            .await
     }
 
     /// [`Pool::get_shared`] on the worker `key` maps to.
@@ -126,7 +137,8 @@ impl<C: Multiplexed, S: Strategy> Pool<C, S> {
         &self,
         key: &K,
     ) -> Result<Shared<'_, C>, Error<C::Error>> {
-        self.shared(Some(self.worker_for(key))).await
+        let mut deadline = Deadline::lazy(self.inner.config.call_timeout);
+        self.shared(Some(self.worker_for(key)), &mut deadline).await
     }
 
     /// Runs `f` on a shared connection (see [`Pool::get_shared`]) under `call_timeout`.
@@ -137,23 +149,29 @@ impl<C: Multiplexed, S: Strategy> Pool<C, S> {
     {
         let started = Instant::now();
         let run = async {
-            let conn = self.shared(None).await?;
+            let mut deadline = Deadline::from(started, self.inner.config.call_timeout);
+            let conn = self.shared(None, &mut deadline).await?;
             Ok(f(&conn).await)
         };
         let inner = &self.inner;
         let out = match inner.config.call_timeout {
             Some(t) => tokio::time::timeout_at(started + t, run)
                 .await
-                .unwrap_or_else(|_| Err(inner.timeout(t))),
+                .unwrap_or_else(|_| Err(inner.timeout())),
             None => run.await,
         };
         inner.metrics.call.record(started.elapsed());
         out
     }
 
-    async fn shared(&self, pinned: Option<usize>) -> Result<Shared<'_, C>, Error<C::Error>> {
+    async fn shared(
+        &self,
+        pinned: Option<usize>,
+        deadline: &mut Deadline,
+    ) -> Result<Shared<'_, C>, Error<C::Error>> {
         let inner = &self.inner;
         if inner.config.multiplexed {
+            cooperate().await;
             let found = match pinned {
                 Some(i) => try_share(inner, i).then_some(i),
                 None => pick::<C, S>(inner),
@@ -166,7 +184,7 @@ impl<C: Multiplexed, S: Strategy> Pool<C, S> {
                 });
             }
         }
-        let conn = self.checkout(pinned, None, true).await?;
+        let conn = self.checkout(pinned, deadline, true).await?;
         Ok(Shared {
             inner,
             idx: conn.worker(),
@@ -175,17 +193,39 @@ impl<C: Multiplexed, S: Strategy> Pool<C, S> {
     }
 }
 
-/// Joins worker `i` as a shared user unless someone owns it.
-fn try_share<C: ManageConnection>(inner: &Inner<C>, i: usize) -> bool {
+/// Joins worker `i` as a shared user unless someone owns it or its connection is closed
+/// (then the worker is taken down to reconnect).
+fn try_share<C: Multiplexed>(inner: &Arc<Inner<C>>, i: usize) -> bool {
     let slot = &inner.slots[i];
     if slot.users.fetch_add(1, Ordering::Acquire) & EXCLUSIVE == 0 {
-        return true;
+        // SAFETY: counted as a shared user of a worker nobody owns.
+        let conn = unsafe { slot.conn_ref() }.as_ref();
+        if conn.is_some_and(|c| !inner.manager.is_closed(c)) {
+            return true;
+        }
+        slot.leave();
+        retire_closed(inner, i);
+        return false;
     }
     slot.leave();
     false
 }
 
-fn pick<C: ManageConnection, S: Strategy>(inner: &Inner<C>) -> Option<usize> {
+/// Takes worker `i`, whose connection a shared caller found closed, down to reconnect — once
+/// the shared users still on it have left. If someone else owns it, they will find out.
+#[cold]
+fn retire_closed<C: Multiplexed>(inner: &Arc<Inner<C>>, i: usize) {
+    if !inner.core.try_acquire(i) {
+        return;
+    }
+    let owner = inner.clone();
+    inner.runtime.spawn(async move {
+        owner.slots[i].exclude().await;
+        Conn::new(&owner, i, false).discard();
+    });
+}
+
+fn pick<C: Multiplexed, S: Strategy>(inner: &Arc<Inner<C>>) -> Option<usize> {
     let core: &Core = &inner.core;
     let n = core.workers();
     let start = match S::SHARED_PICK {

@@ -3,6 +3,11 @@
 //! Each strategy turns "a caller wants a worker" into a [`Target`]: any idle worker (with a
 //! shared wait queue), or one chosen worker (with that worker's own queue). The choice is
 //! monomorphised into [`crate::Pool::get`]: no dynamic dispatch.
+//!
+//! Keyless strategies choose among the workers that are up: a call is never sent to a worker
+//! that is reconnecting while another has a connection. Only when every worker is down does a
+//! caller wait for a reconnection (within `call_timeout`), or get the error of the attempt
+//! that just failed.
 
 use std::cell::Cell;
 
@@ -15,6 +20,9 @@ pub(crate) mod sealed {
     pub trait Sealed {
         /// How shared use picks a worker (see `shared.rs`).
         const SHARED_PICK: crate::shared::SharedPick = crate::shared::SharedPick::Least;
+        /// Whether `queue_type` orders this strategy's shared wait queue (worker_pool applies
+        /// it to `available_worker` only; every other wait is FIFO).
+        const USES_QUEUE_TYPE: bool = false;
         fn target(core: &Core, next: &std::sync::atomic::AtomicUsize) -> Target;
     }
 }
@@ -29,16 +37,25 @@ pub trait Strategy: sealed::Sealed + Send + Sync + Copy + Default + 'static {
 /// for these. [`HashWorker`] pools take keyed calls only.
 pub trait Keyless: Strategy {}
 
-/// The worker with the shortest queue (an idle one if any); callers queue on that worker.
-/// worker_pool's and MongooseIM's default.
+/// An idle worker if there is one (chosen at random among them, so every connection stays
+/// in use); otherwise the caller waits in one FIFO queue served by whichever worker frees up
+/// first. worker_pool's and MongooseIM's default.
+///
+/// worker_pool sends the call to the worker with the shortest queue and it waits there; when
+/// every caller waits, one shared queue is what "shortest queue" approximates, without its
+/// failure mode: a caller stuck behind one slow call while other workers are free. So waits
+/// stay in arrival order, and `max_worker_queue_len = L` refuses a caller once `L × workers`
+/// wait (when every worker's queue would hold `L`).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct BestWorker;
 
-/// A random worker; callers queue on it.
+/// A random worker among those that are up; callers queue on it.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct RandomWorker;
 
-/// Round robin; callers queue on the worker whose turn it is.
+/// Round robin; callers queue on the worker whose turn it is. A down worker's turn passes
+/// to the next worker in the rotation (the counter moves on, so the workers that are up
+/// share the calls evenly).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct NextWorker;
 
@@ -66,25 +83,13 @@ impl Strategy for BestWorker {
 }
 
 impl sealed::Sealed for BestWorker {
+    #[inline]
     fn target(core: &Core, _: &std::sync::atomic::AtomicUsize) -> Target {
-        let n = core.workers();
-        // A random start spreads ties, as worker_pool does.
-        let start = random_below(n);
-        if let Some(i) = core.idle_from(start) {
-            return Target::Worker(i);
+        // A random start spreads the idle picks, as worker_pool's tie-break does.
+        match core.idle_from(random_below(core.workers())) {
+            Some(i) => Target::Prefer(i),
+            None => Target::Any,
         }
-        let mut best = None;
-        for k in 0..n {
-            let i = (start + k) % n;
-            if core.is_down(i) {
-                continue;
-            }
-            let len = core.queue_len(i);
-            if best.is_none_or(|(_, l)| len < l) {
-                best = Some((i, len));
-            }
-        }
-        Target::Worker(best.map_or(start, |(i, _)| i))
     }
 }
 
@@ -95,7 +100,12 @@ impl Strategy for RandomWorker {
 impl sealed::Sealed for RandomWorker {
     const SHARED_PICK: crate::shared::SharedPick = crate::shared::SharedPick::Random;
     fn target(core: &Core, _: &std::sync::atomic::AtomicUsize) -> Target {
-        Target::Worker(first_up(core, random_below(core.workers())))
+        let i = random_below(core.workers());
+        if !core.is_down(i) {
+            return Target::Worker(i);
+        }
+        let up = core.up_count();
+        Target::Worker(core.nth_up(random_below(up.max(1))).unwrap_or(i))
     }
 }
 
@@ -106,8 +116,15 @@ impl Strategy for NextWorker {
 impl sealed::Sealed for NextWorker {
     const SHARED_PICK: crate::shared::SharedPick = crate::shared::SharedPick::Next;
     fn target(core: &Core, next: &std::sync::atomic::AtomicUsize) -> Target {
-        let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed) % core.workers();
-        Target::Worker(first_up(core, i))
+        let n = core.workers();
+        let mut i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed) % n;
+        for _ in 1..n {
+            if !core.is_down(i) {
+                break;
+            }
+            i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed) % n;
+        }
+        Target::Worker(i)
     }
 }
 
@@ -117,6 +134,7 @@ impl Strategy for AvailableWorker {
 
 impl sealed::Sealed for AvailableWorker {
     const SHARED_PICK: crate::shared::SharedPick = crate::shared::SharedPick::Fill;
+    const USES_QUEUE_TYPE: bool = true;
     #[inline]
     fn target(_: &Core, _: &std::sync::atomic::AtomicUsize) -> Target {
         Target::Any
@@ -141,7 +159,7 @@ impl Strategy for HashWorker {
 impl sealed::Sealed for HashWorker {
     fn target(core: &Core, _: &std::sync::atomic::AtomicUsize) -> Target {
         // Never reached: HashWorker is not `Keyless`, so only keyed calls exist.
-        Target::Worker(random_below(core.workers()))
+        Target::Keyed(random_below(core.workers()))
     }
 }
 
@@ -152,15 +170,6 @@ pub(crate) fn worker_for_key<K: std::hash::Hash + ?Sized>(key: &K, workers: usiz
     let h =
         BuildHasherDefault::<std::collections::hash_map::DefaultHasher>::default().hash_one(key);
     ((u128::from(h) * workers as u128) >> 64) as usize
-}
-
-/// `i` if it is connected, else the next connected worker after it (or `i` if none is).
-fn first_up(core: &Core, i: usize) -> usize {
-    let n = core.workers();
-    (0..n)
-        .map(|k| (i + k) % n)
-        .find(|&j| !core.is_down(j))
-        .unwrap_or(i)
 }
 
 /// A fast thread-local xorshift: random_worker needs spread, not cryptography.

@@ -1,16 +1,29 @@
 //! A worker's life besides lending its connection: connecting, reconnecting with backoff,
 //! keepalive, idle validation and overrun warnings. One maintenance task per pool does the
 //! periodic work; a reconnect task exists only while a worker is down.
+//!
+//! # Reconnection
+//!
+//! A worker that loses its connection tries again at once, then backs off (50 ms doubling,
+//! jittered, capped at `max_start_interval`). Callers do not wait out that backoff: a caller
+//! that finds its worker (or every worker) down, with the latest attempt older than
+//! [`RETRY_FLOOR_MS`](crate::core::RETRY_FLOOR_MS), has the core *kick* a worker's reconnect
+//! task into an attempt now, and waits for its outcome (see `core`). The first success kicks
+//! every other down worker too. So after an outage the first call succeeds as soon as the
+//! backend answers (plus at most the floor), while a backend that keeps refusing sees at most
+//! one attempt per worker per floor from callers, and the backoff when nobody calls.
 
+use std::future::Future;
+use std::pin::Pin;
 use std::sync::atomic::Ordering;
 use std::sync::{Arc, Weak};
+use std::task::Poll;
 use std::time::Duration;
 
-use bb8::ManageConnection;
 use tracing::Instrument;
 
-use crate::Conn;
-use crate::error::{Cause, ConnectError, PoolName};
+use crate::Connector;
+use crate::error::{Cause, Chain, ConnectError, PoolName};
 use crate::pool::Inner;
 
 /// Which overrun alert a report is.
@@ -38,7 +51,7 @@ pub struct OverrunReport {
     pub held_by: &'static str,
 }
 
-pub(crate) fn report_overrun<C: ManageConnection>(
+pub(crate) fn report_overrun<C: Connector>(
     inner: &Inner<C>,
     worker: usize,
     runtime: Duration,
@@ -66,7 +79,7 @@ pub(crate) fn report_overrun<C: ManageConnection>(
 }
 
 /// One connection attempt, bounded by the connect timeout.
-pub(crate) async fn connect_once<C: ManageConnection>(
+pub(crate) async fn connect_once<C: Connector>(
     inner: &Inner<C>,
 ) -> Result<C::Connection, ConnectError<C::Error>> {
     let limit = inner.config.connect_timeout;
@@ -78,7 +91,7 @@ pub(crate) async fn connect_once<C: ManageConnection>(
 }
 
 /// Installs a fresh connection in worker `i`, which the caller owns, and lends it out.
-pub(crate) fn install<C: ManageConnection>(inner: &Inner<C>, i: usize, conn: C::Connection) {
+pub(crate) fn install<C: Connector>(inner: &Inner<C>, i: usize, conn: C::Connection) {
     let slot = &inner.slots[i];
     // SAFETY: the caller owns worker `i` (it is down, or being started).
     *unsafe { slot.conn_mut() } = Some(conn);
@@ -91,58 +104,203 @@ pub(crate) fn install<C: ManageConnection>(inner: &Inner<C>, i: usize, conn: C::
     inner.metrics.workers_up.set(inner.core.up_count() as f64);
 }
 
+/// Gives worker `i`, owned by the caller with a good connection, back to the pool.
+pub(crate) fn give_back<C: Connector>(inner: &Inner<C>, i: usize) {
+    if inner.config.multiplexed {
+        inner.slots[i].admit();
+    }
+    inner.core.release(i);
+}
+
 /// Worker `i`, owned by the caller, lost its connection: drop it and reconnect in the
-/// background.
-pub(crate) fn down<C: ManageConnection>(inner: &Arc<Inner<C>>, i: usize) {
+/// background, starting now.
+pub(crate) fn down<C: Connector>(inner: &Arc<Inner<C>>, i: usize) {
     // SAFETY: the caller owns worker `i`.
     drop(unsafe { inner.slots[i].conn_mut() }.take());
-    if matches!(inner.last_error(), ConnectError::Pending) {
-        inner.set_last_error(ConnectError::Lost);
+    if retire_if_closed(inner, i) {
+        return;
     }
     inner.core.mark_down(i);
     inner.metrics.workers_up.set(inner.core.up_count() as f64);
-    if inner.core.is_closed() {
+    tracing::warn!(pool = %inner.name, worker = i, "connection lost; reconnecting");
+    spawn_reconnect(inner, i, 0);
+}
+
+/// Worker `i`, owned by the caller, has no connection and the caller's attempt to make one
+/// failed with `e` just now: report it to whoever waits, then reconnect after a backoff.
+fn down_failed<C: Connector>(inner: &Arc<Inner<C>>, i: usize, e: ConnectError<C::Error>) {
+    inner.metrics.connect_errors.increment(1);
+    tracing::warn!(pool = %inner.name, worker = i, error = %Chain(&e), "reconnect failed");
+    *inner.errors[i]
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner) = e;
+    if retire_if_closed(inner, i) {
         return;
     }
-    tracing::warn!(pool = %inner.name, worker = i, "connection lost; reconnecting");
+    inner.core.mark_down_failed(i, inner.now_ms());
+    inner.metrics.workers_up.set(inner.core.up_count() as f64);
+    spawn_reconnect(inner, i, 1);
+}
+
+/// Once the pool is shut down, a worker that gives up its connection is done for good.
+fn retire_if_closed<C: Connector>(inner: &Inner<C>, i: usize) -> bool {
+    if !inner.core.is_closed() {
+        return false;
+    }
+    inner.core.retire(i);
+    inner.metrics.workers_up.set(inner.core.up_count() as f64);
+    true
+}
+
+pub(crate) fn spawn_reconnect<C: Connector>(inner: &Arc<Inner<C>>, i: usize, first: u32) {
     let span = tracing::info_span!("outgoing_pools.reconnect", pool = %inner.name, worker = i);
     inner
         .runtime
-        .spawn(reconnect(Arc::downgrade(inner), i, 0).instrument(span));
+        .spawn(reconnect(Arc::downgrade(inner), i, first).instrument(span));
 }
 
-/// Reconnects worker `i` with capped, jittered exponential backoff until it succeeds, the
-/// pool closes, or the pool is dropped. A pool never gives up on a worker.
-pub(crate) async fn reconnect<C: ManageConnection>(weak: Weak<Inner<C>>, i: usize, first: u32) {
+/// Reconnects worker `i` until it succeeds, the pool closes, or the pool is dropped: a pool
+/// never gives up on a worker. Attempt `first` and later ones wait out a backoff first,
+/// unless the core kicks them (a caller is waiting, or another worker just connected).
+pub(crate) async fn reconnect<C: Connector>(weak: Weak<Inner<C>>, i: usize, first: u32) {
     let mut attempt = first;
     loop {
         if attempt > 0 {
             let Some(cap) = weak.upgrade().map(|p| p.config.max_start_interval) else {
                 return;
             };
-            tokio::time::sleep(backoff(attempt, cap)).await;
+            let mut pause = std::pin::pin!(tokio::time::sleep(backoff(attempt, cap)));
+            // The pool is only reached through `weak` meanwhile, so dropping it ends this.
+            let go_on = std::future::poll_fn(|cx| {
+                let Some(inner) = weak.upgrade() else {
+                    return Poll::Ready(false);
+                };
+                if inner.core.poll_kick(i, cx.waker()).is_ready() {
+                    return Poll::Ready(true);
+                }
+                pause.as_mut().poll(cx).map(|()| true)
+            })
+            .await;
+            if !go_on {
+                return;
+            }
         }
         let Some(inner) = weak.upgrade() else { return };
-        if inner.core.is_closed() {
+        if retire_if_closed(&inner, i) {
             return;
         }
+        inner.core.begin_attempt(i);
         match connect_once(&inner).await {
             Ok(conn) if !inner.core.is_closed() => {
-                // Later failures should not be blamed on this error any more.
-                inner.set_last_error(ConnectError::Pending);
                 install(&inner, i, conn);
                 inner.metrics.reconnects.increment(1);
                 tracing::info!(pool = %inner.name, worker = i, attempt, "reconnected");
                 return;
             }
-            Ok(_) => return,
+            Ok(_) => {
+                retire_if_closed(&inner, i);
+                return;
+            }
             Err(e) => {
-                inner.metrics.connect_errors.increment(1);
-                tracing::warn!(pool = %inner.name, worker = i, attempt, error = %e, "reconnect failed");
-                inner.set_last_error(e);
+                tracing::warn!(pool = %inner.name, worker = i, attempt, error = %Chain(&e), "reconnect failed");
+                inner.attempt_failed(i, e);
             }
         }
         attempt += 1;
+    }
+}
+
+/// What [`Refresh`] did to its worker.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Refreshed {
+    /// The connection passed its check, or was replaced: it can be lent.
+    Fresh,
+    /// No connection could be made: the worker is down and reconnecting.
+    Down,
+}
+
+/// The check of a connection that sat idle (and its replacement if the check fails), as a
+/// future that owns its worker and can outlive whoever awaits it: dropped before it finishes
+/// (its caller's deadline passed, or the caller went away), it finishes on its own in the
+/// background and gives the worker back. So a caller is never held up past its deadline by
+/// a slow check or connect, and the worker never waits for a caller that left.
+pub(crate) struct Refresh<C: Connector, F: Future<Output = Refreshed> + Send + 'static> {
+    inner: Arc<Inner<C>>,
+    idx: usize,
+    fut: Option<Pin<Box<F>>>,
+}
+
+/// A refresh of worker `i`, which the caller owns and hands over.
+pub(crate) fn start_refresh<C: Connector>(
+    inner: Arc<Inner<C>>,
+    i: usize,
+) -> Refresh<C, impl Future<Output = Refreshed> + Send + use<C>> {
+    Refresh {
+        fut: Some(Box::pin(refresh(inner.clone(), i))),
+        inner,
+        idx: i,
+    }
+}
+
+impl<C: Connector, F: Future<Output = Refreshed> + Send + 'static> Refresh<C, F> {
+    /// Drives the refresh; once it is done, the worker belongs to the caller again (if
+    /// [`Refreshed::Fresh`]).
+    pub(crate) async fn run(&mut self) -> Refreshed {
+        let fut = self.fut.as_mut().expect("a refresh runs to its end once");
+        let done = fut.await;
+        self.fut = None;
+        done
+    }
+}
+
+impl<C: Connector, F: Future<Output = Refreshed> + Send + 'static> Drop for Refresh<C, F> {
+    fn drop(&mut self) {
+        let Some(fut) = self.fut.take() else { return };
+        let inner = self.inner.clone();
+        let i = self.idx;
+        self.inner.runtime.spawn(async move {
+            if fut.await == Refreshed::Fresh {
+                give_back(&inner, i);
+            }
+        });
+    }
+}
+
+/// Checks worker `i`'s connection (within the connect timeout) and, if the check fails,
+/// replaces it. The caller owns worker `i` and keeps it only if this says `Fresh`.
+async fn refresh<C: Connector>(inner: Arc<Inner<C>>, i: usize) -> Refreshed {
+    let slot = &inner.slots[i];
+    // SAFETY: the caller owns worker `i`, and with it the connection, until this finishes.
+    let conn = unsafe { slot.conn_mut() }
+        .as_mut()
+        .expect("a worker that is up holds a connection");
+    let limit = inner.config.connect_timeout;
+    match tokio::time::timeout(limit, inner.manager.is_valid(conn)).await {
+        Ok(Ok(())) => {
+            slot.stale.store(false, Ordering::Relaxed);
+            return Refreshed::Fresh;
+        }
+        Ok(Err(e)) => {
+            tracing::warn!(pool = %inner.name, worker = i, error = ?e, "connection check failed");
+        }
+        Err(_) => {
+            tracing::warn!(pool = %inner.name, worker = i, ?limit, "connection check timed out");
+        }
+    }
+    // SAFETY: as above.
+    drop(unsafe { slot.conn_mut() }.take());
+    match connect_once(&inner).await {
+        Ok(conn) => {
+            // SAFETY: as above.
+            *unsafe { slot.conn_mut() } = Some(conn);
+            slot.stale.store(false, Ordering::Relaxed);
+            inner.metrics.reconnects.increment(1);
+            Refreshed::Fresh
+        }
+        Err(e) => {
+            down_failed(&inner, i, e);
+            Refreshed::Down
+        }
     }
 }
 
@@ -158,7 +316,7 @@ fn backoff(attempt: u32, cap: Duration) -> Duration {
 
 /// The per-pool periodic work: the coarse clock, idle validation marks, overrun warnings of
 /// held guards, and keepalive checks.
-pub(crate) async fn maintain<C: ManageConnection>(weak: Weak<Inner<C>>, tick: Duration) {
+pub(crate) async fn maintain<C: Connector>(weak: Weak<Inner<C>>, tick: Duration) {
     let mut interval = tokio::time::interval(tick);
     interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let mut last_keepalive = tokio::time::Instant::now();
@@ -184,14 +342,14 @@ pub(crate) async fn maintain<C: ManageConnection>(weak: Weak<Inner<C>>, tick: Du
             && last_keepalive.elapsed() >= every
         {
             last_keepalive = tokio::time::Instant::now();
-            keepalive(&inner).await;
+            keepalive(&inner);
         }
     }
 }
 
 /// Warns about guards held past `overrun` (at every multiple of it), and marks a guard that
 /// reached `max_overrun_warnings` so its connection is replaced when it comes back.
-fn check_held_guards<C: ManageConnection>(inner: &Inner<C>, now: u64, overrun: Duration) {
+fn check_held_guards<C: Connector>(inner: &Inner<C>, now: u64, overrun: Duration) {
     let every = overrun.as_millis().max(1) as u64;
     for (i, slot) in inner.slots.iter().enumerate() {
         let since = slot.since.load(Ordering::Relaxed);
@@ -215,15 +373,24 @@ fn check_held_guards<C: ManageConnection>(inner: &Inner<C>, now: u64, overrun: D
 }
 
 /// Checks every idle worker's connection (MongooseIM's `SELECT 1` every
-/// `keepalive_interval`); busy workers are evidently alive.
-async fn keepalive<C: ManageConnection>(inner: &Arc<Inner<C>>) {
+/// `keepalive_interval`), each in a task of its own so a hanging backend holds up neither the
+/// maintenance nor the other checks; busy workers (and those shared users are on) are
+/// evidently alive.
+fn keepalive<C: Connector>(inner: &Arc<Inner<C>>) {
     for i in 0..inner.core.workers() {
-        if inner.core.try_acquire(i) {
-            let mut conn = Conn::new(inner, i, false);
-            if inner.config.multiplexed {
-                inner.slots[i].exclude().await;
-            }
-            conn.validate().await;
+        if !inner.core.try_acquire(i) {
+            continue;
         }
+        if inner.config.multiplexed && !inner.slots[i].try_exclude() {
+            give_back(inner, i);
+            continue;
+        }
+        let inner = inner.clone();
+        let check = async move {
+            if refresh(inner.clone(), i).await == Refreshed::Fresh {
+                give_back(&inner, i);
+            }
+        };
+        tokio::spawn(check);
     }
 }

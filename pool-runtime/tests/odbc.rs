@@ -192,7 +192,7 @@ async fn a_wrong_dsn_is_a_clear_start_error() {
         .build()
         .await
         .unwrap_err();
-    let msg = err.to_string();
+    let msg = format!("{err:?}");
     println!("wrong DSN: {msg} ({:?})", started.elapsed());
     assert!(matches!(err, Error::Connect { .. }), "{msg}");
     assert!(msg.contains("Data source name not found"), "{msg}");
@@ -209,8 +209,8 @@ async fn a_wrong_dsn_is_a_clear_start_error() {
         .workers(1)
         .build()
         .await
-        .unwrap_err()
-        .to_string();
+        .map_err(|e| format!("{e:?}"))
+        .unwrap_err();
     println!("refused login: {msg}");
     assert!(msg.contains("no_such_user"), "{msg}");
     assert!(!msg.contains("Pwd="), "{msg}");

@@ -9,6 +9,7 @@ use std::sync::atomic::Ordering;
 use bb8::ManageConnection;
 
 use crate::config::defaults;
+use crate::pool::Deadline;
 use crate::strategy::{Keyless, Strategy, worker_for_key};
 use crate::{Error, Pool};
 
@@ -103,7 +104,8 @@ impl<S: Strategy> Pool<Generic, S> {
         let pool = self.clone();
         inner.runtime.spawn(async move {
             let _pending = Pending(&pool.inner.casts);
-            match pool.checkout(pinned, None, false).await {
+            let mut deadline = Deadline::lazy(pool.inner.config.call_timeout);
+            match pool.checkout(pinned, &mut deadline, false).await {
                 Ok(worker) => {
                     job.await;
                     drop(worker);

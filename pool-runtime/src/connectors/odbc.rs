@@ -93,17 +93,18 @@ impl fmt::Display for OdbcError {
 
 impl fmt::Debug for OdbcError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        // The pool's errors print the connector's error with `{:?}`: show the driver's
-        // diagnostic text, not the structure around it.
+        // Show the driver's diagnostic text, not the structure around it.
         fmt::Display::fmt(self, f)
     }
 }
 
+/// The wrapped error's text is already in this one's, so the chain continues with that
+/// error's own source: an error reporter says each part once.
 impl std::error::Error for OdbcError {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
         match self {
-            OdbcError::Odbc(e) => Some(e),
-            OdbcError::Thread(e) => Some(e),
+            OdbcError::Odbc(e) => e.source(),
+            OdbcError::Thread(e) => e.source(),
             _ => None,
         }
     }

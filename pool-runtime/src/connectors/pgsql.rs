@@ -435,7 +435,12 @@ impl ManageConnection for Pgsql {
 }
 
 /// Shared use: a `Client` pipelines concurrent requests through `&self`.
-impl crate::Multiplexed for Pgsql {}
+impl crate::Multiplexed for Pgsql {
+    /// The connection task has ended (the server closed the connection, or it broke).
+    fn is_closed(&self, client: &Client) -> bool {
+        client.is_closed()
+    }
+}
 
 impl FromSettings for Pgsql {
     fn from_settings(s: &Settings) -> Result<Self, StartError> {
@@ -542,40 +547,16 @@ impl PgsqlError {
     }
 }
 
-/// tokio-postgres's Display says only "db error" or "error performing TLS handshake"; the
-/// cause is in the source chain. Users see pool errors through Display and Debug alike, so
-/// both spell the whole cause out.
-fn describe(e: &tokio_postgres::Error, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-    if let Some(db) = e.as_db_error() {
-        return write!(
-            f,
-            "{}: {} (SQLSTATE {})",
-            db.severity(),
-            db.message(),
-            db.code().code()
-        );
-    }
-    write!(f, "{e}")?;
-    let mut source = std::error::Error::source(e);
-    while let Some(s) = source {
-        write!(f, ": {s}")?;
-        source = s.source();
-    }
-    Ok(())
-}
-
+/// Each variant says what this connector knows; tokio-postgres's (or the I/O) error that
+/// caused it is the [`source`](std::error::Error::source), so an error reporter (or the
+/// pool's `Debug`) prints the whole cause once and it can be downcast to
+/// `tokio_postgres::Error`.
 impl fmt::Display for PgsqlError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            PgsqlError::Connect { host, source } => write!(f, "cannot reach {host}: {source}"),
-            PgsqlError::Postgres { host, source } => {
-                write!(f, "{host}: ")?;
-                describe(source, f)
-            }
-            PgsqlError::Query(source) => {
-                write!(f, "`SELECT 1` failed: ")?;
-                describe(source, f)
-            }
+            PgsqlError::Connect { host, .. } => write!(f, "cannot reach {host}"),
+            PgsqlError::Postgres { host, .. } => write!(f, "{host}"),
+            PgsqlError::Query(_) => write!(f, "`SELECT 1` failed"),
             PgsqlError::Timeout(t) => write!(f, "`SELECT 1` got no answer within {t:?}"),
             PgsqlError::InTransaction => f.write_str("the connection stayed inside a transaction"),
             PgsqlError::Config(m) => f.write_str(m),
@@ -585,7 +566,7 @@ impl fmt::Display for PgsqlError {
 
 impl fmt::Debug for PgsqlError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        fmt::Display::fmt(self, f)
+        fmt::Display::fmt(&crate::Chain(self), f)
     }
 }
 

@@ -35,7 +35,7 @@ fn mutual_exclusion_and_no_lost_wakeup() {
             .map(|_| {
                 let (core, inside) = (core.clone(), inside.clone());
                 thread::spawn(move || {
-                    let i = block_on(core.acquire(Target::Any)).unwrap();
+                    let i = block_on(core.acquire(Target::Any, 0)).unwrap();
                     assert_eq!(inside.fetch_add(1, Ordering::SeqCst), 0);
                     inside.fetch_sub(1, Ordering::SeqCst);
                     core.release(i);
@@ -64,7 +64,7 @@ fn release_racing_enqueue() {
         let i = core.try_acquire_any().unwrap();
         let c2 = core.clone();
         let waiter = thread::spawn(move || {
-            let j = block_on(c2.acquire(Target::Any)).unwrap();
+            let j = block_on(c2.acquire(Target::Any, 0)).unwrap();
             c2.release(j);
         });
         core.release(i);
@@ -81,7 +81,7 @@ fn cancel_racing_release() {
         let i = core.try_acquire_any().unwrap();
         let c2 = core.clone();
         let waiter = thread::spawn(move || {
-            let mut f = c2.acquire(Target::Any);
+            let mut f = c2.acquire(Target::Any, 0);
             let waker = futures_noop_waker();
             let polled = Pin::new(&mut f).poll(&mut Context::from_waker(&waker));
             if let Poll::Ready(Ok(j)) = polled {
@@ -112,13 +112,13 @@ fn pinned_and_shared_callers() {
         assert!(core.try_acquire(0));
         let c1 = core.clone();
         let pinned = thread::spawn(move || {
-            let j = block_on(c1.acquire(Target::Worker(0))).unwrap();
+            let j = block_on(c1.acquire(Target::Worker(0), 0)).unwrap();
             assert_eq!(j, 0);
             c1.release(j);
         });
         let c2 = core.clone();
         let shared = thread::spawn(move || {
-            let j = block_on(c2.acquire(Target::Any)).unwrap();
+            let j = block_on(c2.acquire(Target::Any, 0)).unwrap();
             c2.release(j);
         });
         core.release(0);
@@ -136,7 +136,7 @@ fn close_racing_acquire_and_release() {
         let core = up(1, false);
         let i = core.try_acquire_any().unwrap();
         let c2 = core.clone();
-        let waiter = thread::spawn(move || match block_on(c2.acquire(Target::Any)) {
+        let waiter = thread::spawn(move || match block_on(c2.acquire(Target::Any, 0)) {
             Ok(j) => c2.release(j),
             Err(r) => assert_eq!(r, Refusal::Closed),
         });
@@ -153,7 +153,7 @@ fn futures_noop_waker() -> Waker {
     Waker::noop().clone()
 }
 
-/// A caller queued for a worker being replaced, while the reconnect fails: it is refused,
+/// A caller waiting for a worker being replaced, while the reconnect fails: it is refused,
 /// never left waiting.
 #[test]
 fn failing_reconnect_racing_a_waiter() {
@@ -163,13 +163,30 @@ fn failing_reconnect_racing_a_waiter() {
         core.mark_down(i);
         let c2 = core.clone();
         let waiter = thread::spawn(move || {
-            let r = block_on(c2.acquire(Target::Worker(0)));
-            assert!(
-                matches!(r, Err(Refusal::Unavailable | Refusal::Reroute)),
-                "{r:?}"
-            );
+            let r = block_on(c2.acquire(Target::Keyed(0), 0));
+            assert_eq!(r, Err(Refusal::Unavailable(0)));
         });
-        core.set_failing(true);
+        core.attempt_failed(0, 0);
         waiter.join().unwrap();
+    });
+}
+
+/// Every worker down and failed long ago: a caller kicks a reconnect task that is about to
+/// wait for a kick; the kick is never lost, and the caller gets the reconnected worker.
+#[test]
+fn kick_racing_the_reconnect_task() {
+    model(|| {
+        let core = Arc::new(Core::new(1, false, None));
+        core.attempt_failed(0, 0);
+        let c2 = core.clone();
+        let reconnect = thread::spawn(move || {
+            block_on(std::future::poll_fn(|cx| c2.poll_kick(0, cx.waker())));
+            c2.mark_up(0);
+        });
+        let j = block_on(core.acquire(Target::Any, RETRY_FLOOR_MS)).unwrap();
+        assert_eq!(j, 0);
+        core.release(j);
+        reconnect.join().unwrap();
+        assert_eq!(core.counts().idle, 1);
     });
 }

@@ -21,6 +21,19 @@
 //! - every worker is exactly one of: idle, owned by a caller, assigned to a queued waiter, or
 //!   down (owned by whoever reconnects it).
 //!
+//! # Down workers
+//!
+//! A down worker is [`Life::Connecting`] (an attempt is in flight, or was just requested) or
+//! [`Life::Failed`] (its latest attempt failed, at a time on the pool's clock). Keyless
+//! callers never wait for a down worker while another is up: they are told to choose again
+//! ([`Refusal::Reroute`]). When every worker is down they wait in the shared queue for the
+//! outcome of an attempt in flight; if none is in flight and the latest failure is older than
+//! [`RETRY_FLOOR_MS`], the core asks a worker to try again now (a *kick*: the reconnect task
+//! waiting out its backoff is woken); if the latest failure is more recent, they are refused
+//! with it at once. Keyed callers do the same for their own worker. An attempt that fails
+//! refuses those who waited for it (the error is fresh); one that succeeds kicks every other
+//! down worker, since the backend answers again.
+//!
 //! So the uncontended acquire is one CAS, the uncontended release is one CAS, nothing is
 //! allocated once the slab has grown to the largest queue seen, and a newcomer can never take a
 //! worker ahead of a waiter (no barging): a release while anyone waits goes straight to the
@@ -42,7 +55,7 @@ use std::task::{Context, Poll, Waker};
 
 use crossbeam_utils::CachePadded;
 
-use self::sync::{AtomicBool, AtomicU32, AtomicU64, AtomicUsize, Mutex, Ordering, lock};
+use self::sync::{AtomicU64, AtomicUsize, Mutex, Ordering, lock};
 use self::waiters::{NIL, Outcome, Waiters};
 
 const WORD_BITS: usize = 62;
@@ -50,13 +63,25 @@ const WAITERS: u64 = 1 << 62;
 const CLOSED: u64 = 1 << 63;
 const IDLE_MASK: u64 = WAITERS - 1;
 
+/// How recent a failed attempt must be for a caller to be refused with its error instead of
+/// starting another attempt (ms). It bounds what callers can add to the reconnect backoff:
+/// at most one attempt per worker per this interval, and one in flight.
+pub(crate) const RETRY_FLOOR_MS: u64 = 250;
+
 /// Where a caller wants a worker from.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Target {
-    /// The first idle worker, else wait in the shared queue (`available_worker`).
+    /// The first idle worker, else wait in the shared queue (`available_worker`, and
+    /// `best_worker` once no worker is idle).
     Any,
-    /// That worker, else wait in its own queue (best, next, random and hash workers).
+    /// That worker, else wait in its own queue (next and random workers); told to choose
+    /// again if it is down while another is up.
     Worker(usize),
+    /// That worker and no other (`hash_worker` and every keyed call): waits through its
+    /// reconnection.
+    Keyed(usize),
+    /// That worker if it is idle, else as [`Target::Any`] (`best_worker`).
+    Prefer(usize),
     /// The first idle worker, else fail at once (`next_available_worker`).
     IdleOnly,
 }
@@ -66,9 +91,9 @@ pub enum Target {
 pub(crate) enum Refusal {
     /// The pool is shut down.
     Closed,
-    /// No worker has a connection.
-    Unavailable,
-    /// The chosen worker lost its connection: choose again (or fail, for a keyed call).
+    /// No connection for this caller, and the latest attempt, by this worker, failed.
+    Unavailable(u32),
+    /// The chosen worker is down while another is up: choose again.
     Reroute,
     /// The chosen queue holds `max_worker_queue_len` waiters already.
     QueueFull,
@@ -84,6 +109,23 @@ pub(crate) struct Counts {
     pub waiting: usize,
 }
 
+/// A worker's connection state, kept under the waiter lock.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Life {
+    /// Connected (idle, owned or assigned).
+    Up,
+    /// Down, with a connection attempt in flight or requested.
+    Connecting,
+    /// Down; its latest attempt failed at this time (ms on the pool's clock).
+    Failed(u64),
+    /// Shut down for good.
+    Retired,
+}
+
+/// Wakers to wake once the lock is released: at most a few on the paths that matter, so
+/// they live inline.
+type WakeList = Vec<Waker>;
+
 pub struct Core {
     words: Box<[CachePadded<AtomicU64>]>,
     workers: usize,
@@ -91,15 +133,9 @@ pub struct Core {
     /// Waiters per worker queue; `u32::MAX` = unlimited.
     queue_limit: u32,
     waiters: Mutex<Waiters>,
-    /// Length of each worker's queue, read without the lock by `best_worker`.
-    queue_len: Box<[AtomicU32]>,
     /// Down workers, one bit each, read without the lock by the strategies.
     down: Box<[AtomicU64]>,
     up_count: AtomicUsize,
-    /// The latest connection attempt failed: callers that would wait for a down worker are
-    /// refused at once instead. While a worker is merely being replaced (no attempt has
-    /// failed), they wait for it within their timeout.
-    failing: AtomicBool,
 }
 
 fn split(i: usize) -> (usize, u64) {
@@ -107,7 +143,8 @@ fn split(i: usize) -> (usize, u64) {
 }
 
 impl Core {
-    /// A core for `workers` workers, all down: each becomes usable with [`Core::mark_up`].
+    /// A core for `workers` workers, all down and connecting: each becomes usable with
+    /// [`Core::mark_up`], or [`Core::attempt_failed`] says it could not connect.
     pub(crate) fn new(workers: usize, lifo: bool, queue_limit: Option<usize>) -> Self {
         assert!(workers > 0, "a pool needs at least one worker");
         let nwords = workers.div_ceil(WORD_BITS);
@@ -129,10 +166,8 @@ impl Core {
             lifo,
             queue_limit: queue_limit.map_or(u32::MAX, |l| l.min(u32::MAX as usize - 1) as u32),
             waiters: Mutex::new(Waiters::new(workers, nwords)),
-            queue_len: (0..workers).map(|_| AtomicU32::new(0)).collect(),
             down,
             up_count: AtomicUsize::new(0),
-            failing: AtomicBool::new(false),
         }
     }
 
@@ -182,11 +217,13 @@ impl Core {
         }
     }
 
-    /// A future that resolves to a worker index for `target`.
-    pub(crate) fn acquire(&self, target: Target) -> Acquire<'_> {
+    /// A future that resolves to a worker index for `target`; `now` is the pool's clock
+    /// (ms), read by the caller because only the paths for down workers need it.
+    pub(crate) fn acquire(&self, target: Target, now: u64) -> Acquire<'_> {
         Acquire {
             core: self,
             target,
+            now,
             node: NIL,
         }
     }
@@ -226,13 +263,12 @@ impl Core {
                 None
             }
         };
-        self.sync_counts_locked(wl, i);
+        self.sync_counts_locked(wl);
         waker
     }
 
-    /// Publishes queue lengths and clears `WAITERS` where no release needs the lock any more.
-    fn sync_counts_locked(&self, wl: &Waiters, i: usize) {
-        self.queue_len[i].store(wl.worker_len(i) as u32, Ordering::Relaxed);
+    /// Clears `WAITERS` where no release needs the lock any more.
+    fn sync_counts_locked(&self, wl: &Waiters) {
         if wl.shared_len() == 0 {
             for (w, word) in self.words.iter().enumerate() {
                 if wl.word_waiters(w) == 0 && word.load(Ordering::Relaxed) & WAITERS != 0 {
@@ -242,64 +278,120 @@ impl Core {
         }
     }
 
-    /// Takes a worker under the lock, or links `waker` into the right queue.
+    /// Takes a worker under the lock, or links `waker` into the right queue. May ask a down
+    /// worker to try connecting now: its reconnect task's waker is pushed to `wake`.
     fn enqueue_locked(
         &self,
         wl: &mut Waiters,
         target: Target,
+        now: u64,
         waker: &Waker,
+        wake: &mut WakeList,
     ) -> Result<Result<usize, u32>, Refusal> {
-        let failing = self.failing.load(Ordering::Relaxed);
-        if self.up_count.load(Ordering::Relaxed) == 0 {
-            if self.is_closed() {
-                return Err(Refusal::Closed);
-            }
-            if failing {
-                return Err(Refusal::Unavailable);
-            }
+        if self.is_closed() {
+            return Err(Refusal::Closed);
         }
+        let none_up = self.up_count.load(Ordering::Relaxed) == 0;
         match target {
             Target::IdleOnly => match self.try_acquire_any() {
                 Some(i) => Ok(Ok(i)),
-                None if self.is_closed() => Err(Refusal::Closed),
+                None if none_up => self.wait_for_any_attempt_locked(wl, now, waker, wake),
                 None => Err(Refusal::NoIdle),
             },
-            Target::Worker(i) => {
-                // A worker being replaced is waited for; one failing to reconnect is not.
-                if failing && self.is_down(i) {
-                    return Err(Refusal::Reroute);
-                }
-                let (w, bit) = split(i);
-                if let Some(i) = self.take_or_flag(w, bit)? {
-                    return Ok(Ok(i));
-                }
-                if wl.worker_len(i) >= self.queue_limit as usize {
-                    self.sync_counts_locked(wl, i);
-                    return Err(Refusal::QueueFull);
-                }
-                let node = wl.push_worker(i, waker.clone());
-                self.queue_len[i].store(wl.worker_len(i) as u32, Ordering::Relaxed);
-                Ok(Err(node))
+            Target::Worker(_) | Target::Any | Target::Prefer(_) if none_up => {
+                self.wait_for_any_attempt_locked(wl, now, waker, wake)
             }
-            Target::Any => {
+            Target::Worker(i) if self.is_down(i) => Err(Refusal::Reroute),
+            Target::Worker(i) => self.queue_on_locked(wl, i, false, waker),
+            Target::Keyed(i) if self.is_down(i) => {
+                match wl.life[i] {
+                    Life::Connecting => {}
+                    Life::Failed(at) if now < at + RETRY_FLOOR_MS => {
+                        return Err(Refusal::Unavailable(i as u32));
+                    }
+                    Life::Failed(_) => wake.extend(wl.kick(i)),
+                    Life::Retired => return Err(Refusal::Closed),
+                    Life::Up => unreachable!("worker {i} is down but its life says up"),
+                }
+                self.queue_on_locked(wl, i, true, waker)
+            }
+            Target::Keyed(i) => self.queue_on_locked(wl, i, true, waker),
+            Target::Any | Target::Prefer(_) => {
                 // Every word must say WAITERS while the shared queue is non-empty.
                 for w in 0..self.words.len() {
                     let taken = self.take_or_flag(w, IDLE_MASK);
                     if !matches!(taken, Ok(None)) {
                         // Words marked earlier in this loop may now say WAITERS with nobody
                         // waiting.
-                        self.sync_counts_locked(wl, 0);
+                        self.sync_counts_locked(wl);
                         return taken.map(|i| Ok(i.expect("matched above")));
                     }
                 }
-                let limit = (self.queue_limit as usize).saturating_mul(self.workers);
-                if wl.shared_len() >= limit {
-                    self.sync_counts_locked(wl, 0);
-                    return Err(Refusal::QueueFull);
-                }
-                Ok(Err(wl.push_shared(waker.clone(), self.lifo)))
+                self.queue_shared_locked(wl, waker)
             }
         }
+    }
+
+    /// Takes up worker `i` if idle, else queues on it (`keyed`: through its reconnection).
+    fn queue_on_locked(
+        &self,
+        wl: &mut Waiters,
+        i: usize,
+        keyed: bool,
+        waker: &Waker,
+    ) -> Result<Result<usize, u32>, Refusal> {
+        let (w, bit) = split(i);
+        if let Some(i) = self.take_or_flag(w, bit)? {
+            return Ok(Ok(i));
+        }
+        if wl.worker_len(i) >= self.queue_limit as usize {
+            self.sync_counts_locked(wl);
+            return Err(Refusal::QueueFull);
+        }
+        let node = wl.push_worker(i, waker.clone(), keyed);
+        Ok(Err(node))
+    }
+
+    /// Queues in the shared queue. The caller has made sure every word says `WAITERS`
+    /// (or that no worker is up, so none can be released before an attempt succeeds, which
+    /// hands off under this lock).
+    fn queue_shared_locked(
+        &self,
+        wl: &mut Waiters,
+        waker: &Waker,
+    ) -> Result<Result<usize, u32>, Refusal> {
+        let limit = (self.queue_limit as usize).saturating_mul(self.workers);
+        if wl.shared_len() >= limit {
+            self.sync_counts_locked(wl);
+            return Err(Refusal::QueueFull);
+        }
+        Ok(Err(wl.push_shared(waker.clone(), self.lifo)))
+    }
+
+    /// Every worker is down: wait for an attempt in flight, or start one, or — if the latest
+    /// one failed just now — report that failure.
+    fn wait_for_any_attempt_locked(
+        &self,
+        wl: &mut Waiters,
+        now: u64,
+        waker: &Waker,
+        wake: &mut WakeList,
+    ) -> Result<Result<usize, u32>, Refusal> {
+        if !wl.any_connecting() {
+            if let Some((worker, at)) = wl.last_failure
+                && now < at + RETRY_FLOOR_MS
+            {
+                return Err(Refusal::Unavailable(worker));
+            }
+            match wl.oldest_failed() {
+                Some(j) => wake.extend(wl.kick(j)),
+                None => return Err(Refusal::Closed),
+            }
+        }
+        for w in 0..self.words.len() {
+            self.take_or_flag(w, 0)?;
+        }
+        self.queue_shared_locked(wl, waker)
     }
 
     /// Under the lock: takes the lowest worker of word `w` among `eligible` if one is idle, or
@@ -331,78 +423,127 @@ impl Core {
         }
     }
 
-    /// Marks worker `i`, owned by the caller, as having no connection. Its waiters keep
-    /// waiting for the replacement, unless connection attempts are failing: then they are
-    /// told to choose again, and if no worker is left every waiter is told so at once rather
-    /// than left to time out.
-    pub(crate) fn mark_down(&self, i: usize) {
+    /// Sets worker `i`'s down bit and life, under the lock; false if it was down already.
+    fn set_down_locked(&self, wl: &mut Waiters, i: usize, life: Life) -> bool {
         let (w, bit) = split(i);
-        let mut wl = lock(&self.waiters);
+        wl.life[i] = life;
         if self.down[w].fetch_or(bit, Ordering::Relaxed) & bit != 0 {
-            return;
+            return false;
         }
         self.up_count.fetch_sub(1, Ordering::Relaxed);
-        let wake = if self.failing.load(Ordering::Relaxed) {
-            self.refuse_stranded_locked(&mut wl)
-        } else {
-            Vec::new()
-        };
-        self.sync_counts_locked(&wl, i);
-        drop(wl);
-        wake.into_iter().for_each(Waker::wake);
+        true
     }
 
-    /// Records whether the latest connection attempt failed. When it did, callers waiting for
-    /// a down worker (or for any worker, with none up) are refused at once.
-    pub(crate) fn set_failing(&self, failing: bool) {
+    /// Worker `i`, owned by the caller, lost its connection, and an attempt to reconnect it
+    /// starts now. Keyless callers queued on it choose again; keyed ones wait for the attempt.
+    pub(crate) fn mark_down(&self, i: usize) {
         let mut wl = lock(&self.waiters);
-        if self.failing.swap(failing, Ordering::Relaxed) == failing || !failing {
-            return;
+        let mut wake = WakeList::new();
+        if self.set_down_locked(&mut wl, i, Life::Connecting) {
+            wl.refuse_worker(i, false, Refusal::Reroute, &mut wake);
         }
-        let wake = self.refuse_stranded_locked(&mut wl);
-        self.sync_counts_locked(&wl, 0);
+        self.finish_down_locked(wl, wake);
+    }
+
+    /// Worker `i`, owned by the caller, lost its connection and the attempt to replace it
+    /// (made by the caller, at `now`) failed: as [`Core::mark_down`] followed by
+    /// [`Core::attempt_failed`].
+    pub(crate) fn mark_down_failed(&self, i: usize, now: u64) {
+        let mut wl = lock(&self.waiters);
+        let mut wake = WakeList::new();
+        if self.set_down_locked(&mut wl, i, Life::Failed(now)) {
+            wl.refuse_worker(i, false, Refusal::Reroute, &mut wake);
+        }
+        self.failed_locked(&mut wl, i, now, &mut wake);
+        self.finish_down_locked(wl, wake);
+    }
+
+    fn finish_down_locked(&self, mut wl: sync::MutexGuard<'_, Waiters>, mut wake: WakeList) {
+        self.sync_counts_locked(&wl);
+        wake.extend(wl.closing_waker.take());
         drop(wl);
         wake.into_iter().for_each(Waker::wake);
     }
 
-    /// Refuses the waiters of down workers (to choose again) and, with no worker up, every
-    /// waiter. Returns the wakers to wake after unlocking.
-    fn refuse_stranded_locked(&self, wl: &mut Waiters) -> Vec<Waker> {
-        let none_up = self.up_count.load(Ordering::Relaxed) == 0;
-        let mut wake = Vec::new();
-        for j in 0..self.workers {
-            let refusal = if none_up {
-                Refusal::Unavailable
-            } else if self.is_down(j) {
-                Refusal::Reroute
-            } else {
-                continue;
-            };
-            while let Some(node) = wl.pop_worker(j) {
-                wake.push(wl.finish(node, Outcome::Refused(refusal)));
-            }
-            self.queue_len[j].store(0, Ordering::Relaxed);
+    /// The reconnect task of down worker `i` starts an attempt (its backoff ran out).
+    pub(crate) fn begin_attempt(&self, i: usize) {
+        let mut wl = lock(&self.waiters);
+        if wl.life[i] != Life::Retired {
+            wl.life[i] = Life::Connecting;
         }
-        if none_up {
-            while let Some(node) = wl.pop_shared() {
-                wake.push(wl.finish(node, Outcome::Refused(Refusal::Unavailable)));
-            }
-        }
-        wake
+        wl.kicked[i] = false;
     }
 
-    /// Marks worker `i`, owned by the caller, as connected again and releases it.
+    /// The attempt of down worker `i` failed at `now` (the caller has stored its error):
+    /// whoever waited for it is refused with that error.
+    pub(crate) fn attempt_failed(&self, i: usize, now: u64) {
+        let mut wl = lock(&self.waiters);
+        let mut wake = WakeList::new();
+        if wl.life[i] != Life::Retired {
+            wl.life[i] = Life::Failed(now);
+        }
+        self.failed_locked(&mut wl, i, now, &mut wake);
+        self.sync_counts_locked(&wl);
+        drop(wl);
+        wake.into_iter().for_each(Waker::wake);
+    }
+
+    /// After worker `i`'s attempt failed: its keyed waiters are refused; with no worker up
+    /// and no other attempt in flight, so is everyone else.
+    fn failed_locked(&self, wl: &mut Waiters, i: usize, now: u64, wake: &mut WakeList) {
+        wl.last_failure = Some((i as u32, now));
+        let refusal = Refusal::Unavailable(i as u32);
+        wl.refuse_worker(i, true, refusal, wake);
+        if self.up_count.load(Ordering::Relaxed) == 0 && !wl.any_connecting() {
+            for j in 0..self.workers {
+                wl.refuse_worker(j, true, refusal, wake);
+            }
+            wl.refuse_shared(refusal, wake);
+        }
+    }
+
+    /// Polled by the reconnect task of down worker `i` while it waits out its backoff:
+    /// ready once a caller or another worker's success asks it to try now.
+    pub(crate) fn poll_kick(&self, i: usize, waker: &Waker) -> std::task::Poll<()> {
+        let mut wl = lock(&self.waiters);
+        if std::mem::take(&mut wl.kicked[i]) {
+            return std::task::Poll::Ready(());
+        }
+        match &mut wl.kick_wakers[i] {
+            Some(w) if w.will_wake(waker) => {}
+            slot => *slot = Some(waker.clone()),
+        }
+        std::task::Poll::Pending
+    }
+
+    /// Marks worker `i`, owned by the caller, as connected again and releases it. The
+    /// backend answers, so every other down worker whose attempt failed tries again now.
     pub(crate) fn mark_up(&self, i: usize) {
         let (w, bit) = split(i);
         let mut wl = lock(&self.waiters);
         if self.down[w].fetch_and(!bit, Ordering::Relaxed) & bit != 0 {
             self.up_count.fetch_add(1, Ordering::Relaxed);
         }
-        self.failing.store(false, Ordering::Relaxed);
-        let waker = self.hand_off_locked(&mut wl, i);
+        wl.life[i] = Life::Up;
+        let mut wake = WakeList::new();
+        for j in 0..self.workers {
+            if matches!(wl.life[j], Life::Failed(_)) {
+                wake.extend(wl.kick(j));
+            }
+        }
+        wake.extend(self.hand_off_locked(&mut wl, i));
+        wake.extend(wl.closing_waker.take());
+        drop(wl);
+        wake.into_iter().for_each(Waker::wake);
+    }
+
+    /// Takes worker `i`, owned by the caller, out of the pool for good (shutdown).
+    pub(crate) fn retire(&self, i: usize) {
+        let mut wl = lock(&self.waiters);
+        self.set_down_locked(&mut wl, i, Life::Retired);
         let closing = wl.closing_waker.take();
         drop(wl);
-        waker.into_iter().chain(closing).for_each(Waker::wake);
+        closing.into_iter().for_each(Waker::wake);
     }
 
     pub(crate) fn is_down(&self, i: usize) -> bool {
@@ -417,11 +558,6 @@ impl Core {
 
     pub(crate) fn up_count(&self) -> usize {
         self.up_count.load(Ordering::Relaxed)
-    }
-
-    /// The number of waiters queued for worker `i` (racy, as worker_pool's `message_queue_len`).
-    pub(crate) fn queue_len(&self, i: usize) -> usize {
-        self.queue_len[i].load(Ordering::Relaxed) as usize
     }
 
     /// The lowest idle worker at or after `start` (wrapping), without taking it.
@@ -441,38 +577,56 @@ impl Core {
         None
     }
 
+    /// The `rank`-th worker that is up (0-based, in index order), if there are that many.
+    pub(crate) fn nth_up(&self, mut rank: usize) -> Option<usize> {
+        for (w, down) in self.down.iter().enumerate() {
+            let in_word = (self.workers - w * WORD_BITS).min(WORD_BITS);
+            let mut up = !down.load(Ordering::Relaxed) & ((1u64 << in_word) - 1);
+            let count = up.count_ones() as usize;
+            if rank >= count {
+                rank -= count;
+                continue;
+            }
+            for _ in 0..rank {
+                up &= up - 1;
+            }
+            return Some(w * WORD_BITS + up.trailing_zeros() as usize);
+        }
+        None
+    }
+
     pub(crate) fn is_closed(&self) -> bool {
         self.words[0].load(Ordering::Relaxed) & CLOSED != 0
     }
 
-    /// Refuses every waiter and every later acquire. Workers already out come back with
-    /// [`Core::release`] as usual, so shutdown can wait for them.
+    /// Refuses every waiter and every later acquire, and wakes the reconnect tasks so they
+    /// stop. Workers already out come back with [`Core::release`] as usual, so shutdown can
+    /// wait for them.
     pub(crate) fn close(&self) {
         let mut wl = lock(&self.waiters);
         for word in self.words.iter() {
             word.fetch_or(CLOSED, Ordering::AcqRel);
         }
-        let mut wake = Vec::new();
+        let mut wake = WakeList::new();
         for j in 0..self.workers {
-            while let Some(node) = wl.pop_worker(j) {
-                wake.push(wl.finish(node, Outcome::Refused(Refusal::Closed)));
+            wl.refuse_worker(j, true, Refusal::Closed, &mut wake);
+            if wl.life[j] != Life::Up {
+                wake.extend(wl.kick(j));
             }
-            self.queue_len[j].store(0, Ordering::Relaxed);
         }
-        while let Some(node) = wl.pop_shared() {
-            wake.push(wl.finish(node, Outcome::Refused(Refusal::Closed)));
-        }
+        wl.refuse_shared(Refusal::Closed, &mut wake);
         drop(wl);
         wake.into_iter().for_each(Waker::wake);
     }
 
-    /// Registers `waker` to be woken by the next release or reconnect, for shutdown's drain.
+    /// Registers `waker` to be woken by the next release, reconnect or retirement, for
+    /// shutdown's drain.
     pub(crate) fn wake_on_release(&self, waker: &Waker) {
         lock(&self.waiters).closing_waker = Some(waker.clone());
     }
 
     /// Takes every idle worker out, for shutdown: once closed, an idle worker is never
-    /// taken again, and the caller drops its connection.
+    /// taken again; the caller drops its connection and retires it.
     pub(crate) fn take_idle(&self) -> Vec<usize> {
         let mut taken = Vec::new();
         for (w, word) in self.words.iter().enumerate() {
@@ -500,12 +654,19 @@ impl Core {
             waiting: wl.len(),
         }
     }
+
+    /// Worker `i`'s connection state.
+    #[cfg(test)]
+    pub(crate) fn life(&self, i: usize) -> Life {
+        lock(&self.waiters).life[i]
+    }
 }
 
 /// Resolves to a worker index; see [`Core::acquire`]. Dropping it at any point loses nothing.
 pub(crate) struct Acquire<'a> {
     core: &'a Core,
     target: Target,
+    now: u64,
     node: u32,
 }
 
@@ -517,13 +678,21 @@ impl Future for Acquire<'_> {
         if self.node == NIL {
             let fast = match self.target {
                 Target::Any | Target::IdleOnly => core.try_acquire_any(),
-                Target::Worker(i) => core.try_acquire(i).then_some(i),
+                Target::Worker(i) | Target::Keyed(i) => core.try_acquire(i).then_some(i),
+                Target::Prefer(i) => core
+                    .try_acquire(i)
+                    .then_some(i)
+                    .or_else(|| core.try_acquire_any()),
             };
             if let Some(i) = fast {
                 return Poll::Ready(Ok(i));
             }
+            let mut wake = WakeList::new();
             let mut wl = lock(&core.waiters);
-            return match core.enqueue_locked(&mut wl, self.target, cx.waker()) {
+            let result = core.enqueue_locked(&mut wl, self.target, self.now, cx.waker(), &mut wake);
+            drop(wl);
+            wake.into_iter().for_each(Waker::wake);
+            return match result {
                 Ok(Ok(i)) => Poll::Ready(Ok(i)),
                 Ok(Err(node)) => {
                     self.node = node;
@@ -557,11 +726,7 @@ impl Drop for Acquire<'_> {
             Some(Outcome::Assigned(i)) => core.hand_off_locked(&mut wl, i as usize),
             Some(Outcome::Refused(_)) => None,
             None => {
-                if let Target::Worker(i) = self.target {
-                    core.sync_counts_locked(&wl, i);
-                } else {
-                    core.sync_counts_locked(&wl, 0);
-                }
+                core.sync_counts_locked(&wl);
                 None
             }
         };

@@ -1,11 +1,12 @@
-//! The waiter queues: a slab of nodes linked into one shared queue and one queue per worker.
+//! The waiter queues — a slab of nodes linked into one shared queue and one queue per
+//! worker — and the workers' connection states, which the same lock guards.
 //!
 //! A slab instead of intrusive nodes keeps this free of `unsafe`; it allocates only when a
 //! queue grows past its longest length so far, then reuses the freed nodes.
 
 use std::task::Waker;
 
-use super::{Refusal, WORD_BITS};
+use super::{Life, Refusal, WORD_BITS};
 
 pub(super) const NIL: u32 = u32::MAX;
 const SHARED: u32 = u32::MAX - 1;
@@ -33,6 +34,8 @@ enum State {
 struct Node {
     waker: Option<Waker>,
     state: State,
+    /// A keyed caller: it waits for its worker through a reconnection.
+    keyed: bool,
 }
 
 #[derive(Clone, Copy)]
@@ -58,6 +61,14 @@ pub(super) struct Waiters {
     total: usize,
     /// Woken by every slow release while the pool shuts down.
     pub(super) closing_waker: Option<Waker>,
+    /// Each worker's connection state.
+    pub(super) life: Box<[Life]>,
+    /// Down workers asked to try connecting now, until their reconnect task notices.
+    pub(super) kicked: Box<[bool]>,
+    /// The reconnect task of each down worker, while it waits out its backoff.
+    pub(super) kick_wakers: Box<[Option<Waker>]>,
+    /// The worker whose attempt failed last, and when.
+    pub(super) last_failure: Option<(u32, u64)>,
 }
 
 impl Waiters {
@@ -70,6 +81,63 @@ impl Waiters {
             per_word: vec![0; words].into_boxed_slice(),
             total: 0,
             closing_waker: None,
+            life: vec![Life::Connecting; workers].into_boxed_slice(),
+            kicked: vec![false; workers].into_boxed_slice(),
+            kick_wakers: (0..workers).map(|_| None).collect(),
+            last_failure: None,
+        }
+    }
+
+    /// Whether any worker has a connection attempt in flight (or requested).
+    pub(super) fn any_connecting(&self) -> bool {
+        self.life.contains(&Life::Connecting)
+    }
+
+    /// The down worker whose latest attempt failed longest ago.
+    pub(super) fn oldest_failed(&self) -> Option<usize> {
+        (0..self.life.len())
+            .filter_map(|i| match self.life[i] {
+                Life::Failed(at) => Some((at, i)),
+                _ => None,
+            })
+            .min()
+            .map(|(_, i)| i)
+    }
+
+    /// Asks down worker `i` to try connecting now; returns its reconnect task's waker.
+    pub(super) fn kick(&mut self, i: usize) -> Option<Waker> {
+        if self.life[i] != Life::Retired {
+            self.life[i] = Life::Connecting;
+        }
+        self.kicked[i] = true;
+        self.kick_wakers[i].take()
+    }
+
+    /// Refuses the waiters of worker `i` (only the keyless ones unless `keyed_too`).
+    pub(super) fn refuse_worker(
+        &mut self,
+        i: usize,
+        keyed_too: bool,
+        refusal: Refusal,
+        wake: &mut Vec<Waker>,
+    ) {
+        let mut idx = self.workers[i].head;
+        while idx != NIL {
+            let State::Linked { next, .. } = self.nodes[idx as usize].state else {
+                unreachable!("a queue links only linked nodes");
+            };
+            if keyed_too || !self.nodes[idx as usize].keyed {
+                self.unlink(idx);
+                wake.push(self.finish(idx, Outcome::Refused(refusal)));
+            }
+            idx = next;
+        }
+    }
+
+    /// Refuses every waiter of the shared queue.
+    pub(super) fn refuse_shared(&mut self, refusal: Refusal, wake: &mut Vec<Waker>) {
+        while let Some(node) = self.pop_shared() {
+            wake.push(self.finish(node, Outcome::Refused(refusal)));
         }
     }
 
@@ -89,7 +157,7 @@ impl Waiters {
         self.per_word[w]
     }
 
-    fn alloc(&mut self, waker: Waker) -> u32 {
+    fn alloc(&mut self, waker: Waker, keyed: bool) -> u32 {
         if self.free != NIL {
             let idx = self.free;
             let node = &mut self.nodes[idx as usize];
@@ -98,11 +166,13 @@ impl Waiters {
             };
             self.free = next_free;
             node.waker = Some(waker);
+            node.keyed = keyed;
             idx
         } else {
             self.nodes.push(Node {
                 waker: Some(waker),
                 state: State::Free { next_free: NIL },
+                keyed,
             });
             (self.nodes.len() - 1) as u32
         }
@@ -203,14 +273,14 @@ impl Waiters {
         list
     }
 
-    pub(super) fn push_worker(&mut self, i: usize, waker: Waker) -> u32 {
-        let idx = self.alloc(waker);
+    pub(super) fn push_worker(&mut self, i: usize, waker: Waker, keyed: bool) -> u32 {
+        let idx = self.alloc(waker, keyed);
         self.link_back(i as u32, idx);
         idx
     }
 
     pub(super) fn push_shared(&mut self, waker: Waker, lifo: bool) -> u32 {
-        let idx = self.alloc(waker);
+        let idx = self.alloc(waker, false);
         if lifo {
             self.link_front(SHARED, idx);
         } else {

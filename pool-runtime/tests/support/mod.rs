@@ -34,6 +34,14 @@ pub struct Steerable(pub Arc<Switches>);
 #[derive(Debug, PartialEq, Eq)]
 pub struct Refused;
 
+impl std::fmt::Display for Refused {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Refused")
+    }
+}
+
+impl std::error::Error for Refused {}
+
 impl Steerable {
     pub fn new() -> Self {
         Self::default()
