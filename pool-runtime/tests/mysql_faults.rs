@@ -35,6 +35,16 @@ struct Call {
 }
 
 async fn pool(my: &Sql, max_start_interval: Duration) -> MyPool {
+    builder(my)
+        .keepalive_interval(Duration::from_secs(1))
+        .max_start_interval(max_start_interval)
+        .build()
+        .await
+        .unwrap()
+}
+
+/// `WORKERS` workers on the throwaway server.
+fn builder(my: &Sql) -> pool_runtime::PoolBuilder<Mysql, BestWorker> {
     let settings = Settings::new(
         "rdbms.global.default",
         vec![
@@ -50,11 +60,6 @@ async fn pool(my: &Sql, max_start_interval: Duration) -> MyPool {
         .name("rdbms.global.default")
         .workers(WORKERS)
         .call_timeout(CALL_TIMEOUT)
-        .keepalive_interval(Duration::from_secs(1))
-        .max_start_interval(max_start_interval)
-        .build()
-        .await
-        .unwrap()
 }
 
 /// `TASKS` tasks calling the pool in a loop until `stop`, each call logged.
@@ -211,6 +216,51 @@ where
     assert_eq!(status.workers, WORKERS);
 }
 
+/// The ids of the connections of user `pool` but the caller's own.
+async fn sessions(admin: &mut mysql_async::Conn) -> Vec<u64> {
+    admin
+        .query(
+            "SELECT ID FROM information_schema.PROCESSLIST \
+             WHERE USER = 'pool' AND ID <> CONNECTION_ID()",
+        )
+        .await
+        .unwrap()
+}
+
+/// Every connection is killed while the pool sits idle (used just now, so no idle check
+/// runs): the calls that follow, one every 20 ms, must all succeed. The server closed the
+/// sockets, which the connector sees without a round trip, so none may be lent.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn no_call_after_every_connection_is_killed_gets_a_dead_connection() {
+    let my = require(MYSQL_TLS);
+    let _exclusive = lock_exclusive(MYSQL_TLS);
+    let pool = builder(&my).validate_idle(false).build().await.unwrap();
+    let url = format!("{}?prefer_socket=false", my.url());
+    let mut admin = mysql_async::Conn::from_url(url).await.unwrap();
+    let ours = sessions(&mut admin).await;
+    assert_eq!(ours.len(), WORKERS);
+    for id in &ours {
+        admin.query_drop(format!("KILL {id}")).await.unwrap();
+    }
+    // The server has ended them: from here on no call may fail.
+    while sessions(&mut admin)
+        .await
+        .iter()
+        .any(|id| ours.contains(id))
+    {
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    let failed = test_support::faults::steady_calls(50, Duration::from_millis(20), async || {
+        match pool.call(async |c| c.query_drop("SELECT 1").await).await {
+            Ok(r) => r.map_err(|e| format!("query: {e}")),
+            Err(e) => Err(format!("pool: {e:?}")),
+        }
+    })
+    .await;
+    assert!(failed.is_empty(), "calls after the kill failed: {failed:?}");
+    admin.disconnect().await.unwrap();
+}
+
 /// `KILL`s every connection of user `pool` but its own.
 fn kill_all(my: &Sql) {
     let url = format!("{}?prefer_socket=false", my.url());
@@ -220,13 +270,7 @@ fn kill_all(my: &Sql) {
         .unwrap();
     rt.block_on(async {
         let mut admin = mysql_async::Conn::from_url(url).await.unwrap();
-        let ids: Vec<u64> = admin
-            .query(
-                "SELECT ID FROM information_schema.PROCESSLIST \
-                 WHERE USER = 'pool' AND ID <> CONNECTION_ID()",
-            )
-            .await
-            .unwrap();
+        let ids = sessions(&mut admin).await;
         assert!(ids.len() >= WORKERS, "{ids:?}");
         for id in ids {
             // One may be gone already.

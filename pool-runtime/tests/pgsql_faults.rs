@@ -29,6 +29,16 @@ struct Call {
 
 /// The pool under test: TLS required, keepalive every second, reconnect backoff capped at 1 s.
 async fn pool(name: &'static str, pg: &Sql) -> PgPool {
+    builder(name, pg)
+        .keepalive_interval(Duration::from_secs(1))
+        .max_start_interval(Duration::from_secs(1))
+        .build()
+        .await
+        .unwrap()
+}
+
+/// A multiplexed pool of `WORKERS` on the TLS server, TLS required.
+fn builder(name: &'static str, pg: &Sql) -> pool_runtime::PoolBuilder<Pgsql, BestWorker> {
     let certs = require(TLS);
     let s = |v: &str| Value::Str(v.into());
     let settings = Settings::new(
@@ -49,12 +59,7 @@ async fn pool(name: &'static str, pg: &Sql) -> PgPool {
         .name(name)
         .workers(WORKERS)
         .call_timeout(CALL_TIMEOUT)
-        .keepalive_interval(Duration::from_secs(1))
-        .max_start_interval(Duration::from_secs(1))
         .multiplexed()
-        .build()
-        .await
-        .unwrap()
 }
 
 /// `TASKS` tasks calling in a loop (half exclusive, half shared) until `stop`.
@@ -218,26 +223,68 @@ async fn recovers(name: &'static str, what: &str, fault: impl AsyncFnOnce(&Sql))
     assert_eq!(pool.status().down, 0);
 }
 
+/// Ends every backend of user `pool` but the admin's own.
+async fn terminate_all(pg: &Sql) {
+    let admin = admin(pg).await.expect("admin connection");
+    let killed: i64 = admin
+        .query_one(
+            "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity \
+             WHERE usename = 'pool' AND pid <> pg_backend_pid()",
+            &[],
+        )
+        .await
+        .unwrap()
+        .get(0);
+    assert!(killed >= WORKERS as i64, "terminated {killed}");
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn recovers_when_every_backend_is_terminated() {
     recovers(
         "pg.fault.terminate",
         "pg_terminate_backend of every backend",
-        async |pg| {
-            let admin = admin(pg).await.expect("admin connection");
-            let killed: i64 = admin
-                .query_one(
-                    "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity \
-                     WHERE usename = 'pool' AND pid <> pg_backend_pid()",
-                    &[],
-                )
-                .await
-                .unwrap()
-                .get(0);
-            assert!(killed >= WORKERS as i64, "terminated {killed}");
-        },
+        terminate_all,
     )
     .await;
+}
+
+/// Every backend is terminated while the pool sits idle (and was used just now, so no idle
+/// check runs): the calls that follow, exclusive and shared, one every 20 ms, must all
+/// succeed. tokio-postgres knows each connection is closed (`is_closed`), so none may be lent.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn no_call_after_every_backend_is_terminated_gets_a_dead_connection() {
+    let pg = require(PG_TLS);
+    let _alone = lock_exclusive(PG_TLS);
+    let name = "pg.fault.dead";
+    let pool = builder(name, &pg)
+        .validate_idle(false)
+        .build()
+        .await
+        .unwrap();
+    let query =
+        async |c: &tokio_postgres::Client| c.query_one("SELECT 1::int", &[]).await.map(|_| ());
+    let ours = backends(&pg, name).await;
+    assert_eq!(ours.len(), WORKERS);
+    terminate_all(&pg).await;
+    // The server has ended them: from here on no call may fail.
+    while backends(&pg, name).await.iter().any(|p| ours.contains(p)) {
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    let mut n = 0;
+    let failed = test_support::faults::steady_calls(50, Duration::from_millis(20), async || {
+        n += 1;
+        let result = if n % 2 == 0 {
+            pool.call(async |c| query(c).await).await
+        } else {
+            pool.call_shared(async |c| query(c).await).await
+        };
+        match result {
+            Ok(r) => r.map_err(|e| format!("query: {e}")),
+            Err(e) => Err(format!("pool: {e:?}")),
+        }
+    })
+    .await;
+    assert!(failed.is_empty(), "calls after the kill failed: {failed:?}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

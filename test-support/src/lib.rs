@@ -78,6 +78,8 @@
 
 #![warn(missing_docs)]
 
+pub mod faults;
+
 use std::collections::HashMap;
 use std::fmt;
 use std::path::{Path, PathBuf};

@@ -248,62 +248,129 @@ impl bb8::ManageConnection for Mysql {
 
     /// Broken: disconnected (mysql_async marks a connection so when an I/O or protocol error
     /// broke it, and while a command is in progress, so a command abandoned half-way is
-    /// marked too), or holding a result set that was not read to its end.
+    /// marked too), holding a result set that was not read to its end, or closed by the
+    /// server while idle (a `KILL`, a restart, `wait_timeout`).
     ///
     /// mysql_async would read and discard such rows before the next command, in the next
     /// caller's time, and if the server aborted that statement meanwhile (`query_timeout`)
     /// the next caller would get its error instead of its own result. Replacing the
-    /// connection keeps both from the next caller.
+    /// connection keeps both from the next caller. An idle connection the server closed is
+    /// noticed only by its next command in mysql_async; the pool asks here before it lends a
+    /// connection, so that command is never a caller's.
     fn has_broken(&self, conn: &mut Conn) -> bool {
-        conn.is_disconnected() || has_pending_result(conn) == Some(true)
+        if conn.is_disconnected() {
+            return true;
+        }
+        let seen = inspect(conn);
+        seen.pending_result == Some(true) || seen.socket.is_some_and(socket_is_done)
     }
 }
 
-/// Whether mysql_async holds a result set on `conn` that was not read to its end; `None` if
-/// that cannot be told.
-///
-/// mysql_async 0.37 keeps this in a crate-private field with no accessor, but its `Debug`
-/// output shows it early on (`Conn { inner: Conn { connection id: 7, server version: (…),
-/// pool: None, pending_result: Ok(None), …`): this reads that far and stops, without
-/// allocating. If a later version prints it differently, the answer is `None` and
-/// mysql_async's own clean-up before the next command applies (the connector's tests check
-/// the detection on a real connection).
-fn has_pending_result(conn: &Conn) -> Option<bool> {
-    const KEY: &[u8] = b"pending_result: ";
+/// What [`inspect`] read of a connection's private state.
+#[derive(Debug, Default, PartialEq, Eq)]
+struct Seen {
+    /// A result set not read to its end; `None` if that cannot be told.
+    pending_result: Option<bool>,
+    /// The TCP socket under the connection (TLS or not); `None` for a unix socket or if it
+    /// cannot be told.
+    socket: Option<std::os::fd::RawFd>,
+}
+
+/// Reads two things mysql_async 0.37 keeps in crate-private fields with no accessor, from
+/// its `Debug` output, which shows both early on (`Conn { inner: Conn { connection id: 7,
+/// server version: (…), pool: None, pending_result: Ok(None), tx_status: None, stream:
+/// Some(Stream (endpoint=Plain(Some(PollEvented { io: Some(TcpStream { addr: …, peer: …,
+/// fd: 12 }) })))), options: …`): it reads that far and stops, without allocating. If a later
+/// version prints them differently, the answers are `None` and mysql_async's own clean-up
+/// before the next command applies (the connector's tests check both on a real server).
+fn inspect(conn: &Conn) -> Seen {
+    const PENDING: &[u8] = b"pending_result: ";
     const NONE: &[u8] = b"Ok(None)";
+    const FD: &[u8] = b"fd: ";
+    /// Where the connection's own fields end: no socket after this.
+    const END: &[u8] = b"options: ";
     struct Scan {
-        matched: usize,
+        seen: Seen,
+        /// Bytes of `PENDING`, `FD` and `END` matched so far.
+        at: [usize; 3],
         value: [u8; 8],
         got: usize,
+        in_fd: bool,
+        fd: i64,
+    }
+    impl Scan {
+        /// Feeds `b` to the matcher of `key`; true once `key` is complete.
+        fn step(at: &mut usize, key: &[u8], b: u8) -> bool {
+            *at = if b == key[*at] {
+                *at + 1
+            } else {
+                usize::from(b == key[0])
+            };
+            if *at == key.len() {
+                *at = 0;
+                return true;
+            }
+            false
+        }
     }
     impl fmt::Write for Scan {
         fn write_str(&mut self, s: &str) -> fmt::Result {
             for &b in s.as_bytes() {
-                if self.matched < KEY.len() {
-                    self.matched = if b == KEY[self.matched] {
-                        self.matched + 1
-                    } else {
-                        usize::from(b == KEY[0])
-                    };
-                } else {
-                    self.value[self.got] = b;
-                    self.got += 1;
-                    if self.got == self.value.len() {
-                        // Enough: stop formatting the rest (options, certificates, …).
-                        return Err(fmt::Error);
+                if self.in_fd {
+                    if b.is_ascii_digit() {
+                        self.fd = self.fd * 10 + i64::from(b - b'0');
+                        continue;
                     }
+                    self.seen.socket = std::os::fd::RawFd::try_from(self.fd).ok();
+                    // Enough: stop formatting the rest (options, certificates, …).
+                    return Err(fmt::Error);
+                }
+                if self.seen.pending_result.is_none() {
+                    if self.got > 0 || Scan::step(&mut self.at[0], PENDING, b) {
+                        if self.got > 0 {
+                            self.value[self.got - 1] = b;
+                        }
+                        self.got += 1;
+                        if self.got == NONE.len() + 1 {
+                            self.seen.pending_result = Some(self.value != NONE);
+                        }
+                    }
+                    continue;
+                }
+                if Scan::step(&mut self.at[1], FD, b) {
+                    self.in_fd = true;
+                } else if Scan::step(&mut self.at[2], END, b) {
+                    return Err(fmt::Error);
                 }
             }
             Ok(())
         }
     }
     let mut scan = Scan {
-        matched: 0,
+        seen: Seen::default(),
+        at: [0; 3],
         value: [0; 8],
         got: 0,
+        in_fd: false,
+        fd: 0,
     };
     let _ = fmt::write(&mut scan, format_args!("{conn:?}"));
-    (scan.got == NONE.len()).then(|| scan.value != NONE)
+    scan.seen
+}
+
+/// Whether the socket of an idle connection is finished: the server closed it (end of
+/// stream, a reset), or sent something nobody asked for (an error before closing). The
+/// socket is non-blocking (tokio's), so this returns at once; it only peeks, so nothing is
+/// taken from the connection. mysql_async's own pool runs the same check on checkout.
+fn socket_is_done(fd: std::os::fd::RawFd) -> bool {
+    use std::os::fd::FromRawFd;
+    // SAFETY: `fd` is the open socket of a connection the caller holds (`&mut Conn`, not
+    // disconnected), so it stays open meanwhile; `ManuallyDrop` leaves it to its owner.
+    let socket = std::mem::ManuallyDrop::new(unsafe { std::net::TcpStream::from_raw_fd(fd) });
+    match socket.peek(&mut [0u8; 1]) {
+        Err(e) => e.kind() != std::io::ErrorKind::WouldBlock,
+        Ok(_) => true,
+    }
 }
 
 impl FromSettings for Mysql {
