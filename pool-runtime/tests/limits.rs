@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use pool_runtime::{
     AvailableWorker, BestWorker, Error, Generic, NextWorker, OverrunAlert, OverrunReport, Pool,
+    PoolStatus,
 };
 use support::{Steerable, eventually};
 
@@ -165,6 +166,35 @@ async fn shutdown_drains_in_flight_calls_then_refuses() {
     let err = pool.get().await.unwrap_err();
     assert!(matches!(err, Error::Closed { .. }), "{err}");
     assert_eq!(err.to_string(), "pool `pool` is shut down");
+    // Every connection is closed, and the status says so.
+    assert_eq!(
+        pool.status(),
+        PoolStatus {
+            workers: 2,
+            idle: 0,
+            busy: 0,
+            down: 2,
+            waiting: 0,
+            shared: 0,
+            closed: true,
+        }
+    );
+}
+
+#[tokio::test]
+async fn a_worker_coming_back_after_the_grace_closes_its_connection() {
+    let pool = Pool::<Generic, AvailableWorker>::builder(Generic)
+        .workers(2)
+        .build()
+        .await
+        .unwrap();
+    let stuck = pool.get().await.unwrap();
+    assert_eq!(pool.shutdown(Duration::from_millis(20)).await, 1);
+    let status = pool.status();
+    assert_eq!((status.busy, status.down, status.closed), (1, 1, true));
+    drop(stuck);
+    let status = pool.status();
+    assert_eq!((status.idle, status.busy, status.down), (0, 0, 2));
 }
 
 #[tokio::test]

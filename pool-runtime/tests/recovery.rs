@@ -6,20 +6,7 @@ mod support;
 use std::time::Duration;
 
 use pool_runtime::{AvailableWorker, ConnectError, Error, HashWorker, NextWorker, Pool};
-use support::{Refused, Steerable, Switches, eventually};
-
-fn refuse(s: &Switches) -> &std::sync::atomic::AtomicBool {
-    &s.refuse
-}
-fn broken(s: &Switches) -> &std::sync::atomic::AtomicBool {
-    &s.broken
-}
-fn invalid(s: &Switches) -> &std::sync::atomic::AtomicBool {
-    &s.invalid
-}
-fn hang(s: &Switches) -> &std::sync::atomic::AtomicBool {
-    &s.hang
-}
+use support::{Refused, Steerable, broken, eventually, hang, invalid, refuse};
 
 async fn pool(steer: &Steerable, workers: usize) -> Pool<Steerable, AvailableWorker> {
     Pool::builder(steer.clone())

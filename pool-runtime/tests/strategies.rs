@@ -53,32 +53,84 @@ async fn random_worker_spreads_over_all_workers() {
 }
 
 #[tokio::test]
-async fn best_worker_prefers_an_idle_worker_then_the_shortest_queue() {
+async fn best_worker_prefers_an_idle_worker_then_whichever_frees_first() {
     let pool = Pool::<Generic, BestWorker>::builder(Generic)
         .workers(2)
         .build()
         .await
         .unwrap();
-    let first = pool.get().await.unwrap();
-    let second = pool.get().await.unwrap();
+    let slow = pool.get().await.unwrap();
+    let fast = pool.get().await.unwrap();
     assert_ne!(
-        first.worker(),
-        second.worker(),
+        slow.worker(),
+        fast.worker(),
         "an idle worker is chosen while one exists"
     );
-    // Queue one caller on `first`'s worker by holding it there with a keyed call.
-    let pinned = first.worker();
-    let p = pool.clone();
-    let queued = tokio::spawn(async move { p.get_by_worker_for_test(pinned).await });
-    support::eventually(5, "one caller queued", || pool.status().waiting == 1).await;
-    // Both are busy; worker `pinned` has a queue of 1, the other 0: best picks the other.
-    let p = pool.clone();
-    let chooser = tokio::spawn(async move { p.get().await.unwrap().worker() });
-    support::eventually(5, "two callers queued", || pool.status().waiting == 2).await;
-    drop(second);
-    assert_eq!(chooser.await.unwrap(), 1 - pinned);
-    drop(first);
-    queued.await.unwrap();
+    // Both busy: two callers wait, in arrival order, for whichever worker frees first, and
+    // neither is stuck behind the slow one.
+    let mut waiting = Vec::new();
+    for k in 0..2 {
+        let p = pool.clone();
+        waiting.push(tokio::spawn(async move { p.get().await.unwrap().worker() }));
+        support::eventually(5, "queued", || pool.status().waiting == k + 1).await;
+    }
+    let free = fast.worker();
+    drop(fast);
+    let first = waiting.remove(0).await.unwrap();
+    assert_eq!(
+        first, free,
+        "the first caller got the worker that freed first"
+    );
+    let second = waiting.remove(0).await.unwrap();
+    assert_eq!(
+        second, free,
+        "and so did the next, while the slow one is still held"
+    );
+    drop(slow);
+}
+
+#[tokio::test]
+async fn best_and_random_and_next_worker_skip_a_down_worker() {
+    let steer = support::Steerable::new();
+    let best = Pool::<support::Steerable, BestWorker>::builder(steer.clone())
+        .workers(3)
+        .build()
+        .await
+        .unwrap();
+    let next = Pool::<support::Steerable, NextWorker>::builder(steer.clone())
+        .workers(3)
+        .build()
+        .await
+        .unwrap();
+    let random = Pool::<support::Steerable, RandomWorker>::builder(steer.clone())
+        .workers(3)
+        .build()
+        .await
+        .unwrap();
+    steer.set(support::refuse, true);
+    // Worker 1 of each goes down and stays down (its reconnects are refused).
+    for down in [
+        best.get_by(&key_for(&best, 1)).await.unwrap(),
+        next.get_by(&key_for(&next, 1)).await.unwrap(),
+        random.get_by(&key_for(&random, 1)).await.unwrap(),
+    ] {
+        down.discard();
+    }
+    let mut seen = (HashSet::new(), Vec::new(), HashSet::new());
+    for _ in 0..60 {
+        seen.0.insert(best.get().await.unwrap().worker());
+        seen.1.push(next.get().await.unwrap().worker());
+        seen.2.insert(random.get().await.unwrap().worker());
+    }
+    assert_eq!(seen.0, HashSet::from([0, 2]));
+    assert_eq!(seen.2, HashSet::from([0, 2]));
+    // Round robin passes the down worker's turn on: the others share the calls evenly.
+    let zeros = seen.1.iter().filter(|&&w| w == 0).count();
+    assert_eq!((zeros, seen.1.len() - zeros), (30, 30), "{:?}", seen.1);
+}
+
+fn key_for<S: pool_runtime::Strategy>(pool: &Pool<support::Steerable, S>, worker: usize) -> u32 {
+    (0u32..).find(|k| pool.worker_for(k) == worker).unwrap()
 }
 
 #[tokio::test]
@@ -131,16 +183,4 @@ async fn keyed_calls_work_on_every_strategy() {
     let w1 = pool.get_by("k").await.unwrap().worker();
     let w2 = pool.get_by("k").await.unwrap().worker();
     assert_eq!((a, w1), (1, w2));
-}
-
-trait ForTest {
-    async fn get_by_worker_for_test(&self, worker: usize);
-}
-
-impl ForTest for Pool<Generic, BestWorker> {
-    /// Waits on exactly `worker`, through a key that maps there.
-    async fn get_by_worker_for_test(&self, worker: usize) {
-        let key = (0u32..).find(|k| self.worker_for(k) == worker).unwrap();
-        let _c = self.get_by(&key).await.unwrap();
-    }
 }

@@ -18,6 +18,10 @@ pub struct Switches {
     pub hang: AtomicBool,
     /// is_valid() fails while set.
     pub invalid: AtomicBool,
+    /// is_valid() never finishes while set.
+    pub hang_checks: AtomicBool,
+    /// Every this many-th connect fails (0: none).
+    pub fail_every: AtomicUsize,
     /// has_broken() reports true while set.
     pub broken: AtomicBool,
     /// The next this many connects fail.
@@ -25,6 +29,23 @@ pub struct Switches {
     pub connects: AtomicUsize,
     pub checks: AtomicUsize,
     next_id: AtomicU64,
+}
+
+/// Switch selectors for [`Steerable::set`].
+pub fn refuse(s: &Switches) -> &AtomicBool {
+    &s.refuse
+}
+pub fn broken(s: &Switches) -> &AtomicBool {
+    &s.broken
+}
+pub fn invalid(s: &Switches) -> &AtomicBool {
+    &s.invalid
+}
+pub fn hang(s: &Switches) -> &AtomicBool {
+    &s.hang
+}
+pub fn hang_checks(s: &Switches) -> &AtomicBool {
+    &s.hang_checks
 }
 
 /// Each connection is a fresh id, so a test can tell a replaced connection from the old one.
@@ -62,7 +83,11 @@ impl ManageConnection for Steerable {
     type Error = Refused;
 
     async fn connect(&self) -> Result<u64, Refused> {
-        self.0.connects.fetch_add(1, Ordering::SeqCst);
+        let n = self.0.connects.fetch_add(1, Ordering::SeqCst) + 1;
+        let every = self.0.fail_every.load(Ordering::SeqCst);
+        if every > 0 && n % every == 0 {
+            return Err(Refused);
+        }
         while self.0.hang.load(Ordering::SeqCst) {
             tokio::time::sleep(Duration::from_millis(5)).await;
         }
@@ -79,6 +104,9 @@ impl ManageConnection for Steerable {
 
     async fn is_valid(&self, _: &mut u64) -> Result<(), Refused> {
         self.0.checks.fetch_add(1, Ordering::SeqCst);
+        while self.0.hang_checks.load(Ordering::SeqCst) {
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
         if self.0.invalid.load(Ordering::SeqCst) {
             Err(Refused)
         } else {
