@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 use pool_runtime::connectors::Pgsql;
 use pool_runtime::declared::{FromSettings, Settings, Value};
 use pool_runtime::{BestWorker, Pool};
-use test_support::{PG_TLS, Sql, TLS, lock_exclusive, require};
+use test_support::{PG_TLS, Sql, TLS, lock_exclusive, lock_shared, require};
 
 type PgPool = Pool<Pgsql, BestWorker>;
 
@@ -37,8 +37,8 @@ async fn pool(name: &'static str, pg: &Sql) -> PgPool {
         .unwrap()
 }
 
-/// A multiplexed pool of `WORKERS` on the TLS server, TLS required.
-fn builder(name: &'static str, pg: &Sql) -> pool_runtime::PoolBuilder<Pgsql, BestWorker> {
+/// A multiplexed pool of `WORKERS` on the TLS server, TLS required, logging in as `pg.user`.
+fn builder(name: &str, pg: &Sql) -> pool_runtime::PoolBuilder<Pgsql, BestWorker> {
     let certs = require(TLS);
     let s = |v: &str| Value::Str(v.into());
     let settings = Settings::new(
@@ -311,4 +311,130 @@ async fn recovers_when_the_server_stops_for_a_while() {
         .unwrap();
     })
     .await;
+}
+
+/// Logins refused for 5, 10 and 20 s (every backend ended at the start, so every worker is
+/// down and its backoff grows toward the default 30 s cap), one call every 20 ms: the first
+/// call succeeds within 1 s of logins being allowed again, and every worker is back within
+/// 2 s. Each outage has a role of its own, so they run at once and nothing else is touched.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn after_an_outage_the_first_call_succeeds_within_a_second_of_the_return() {
+    let pg = require(PG_TLS);
+    let _shared = lock_shared(PG_TLS);
+    let (a, b, c) = tokio::join!(outage(&pg, 5), outage(&pg, 10), outage(&pg, 20));
+    for (secs, first, all, failed) in [a, b, c] {
+        println!(
+            "logins refused for {secs} s: first success {first:?}, every worker {all:?} after \
+             they were allowed again; {failed} calls failed meanwhile"
+        );
+        assert!(
+            first < Duration::from_secs(1),
+            "{secs} s outage: first success {first:?}"
+        );
+        assert!(
+            all < Duration::from_secs(2),
+            "{secs} s outage: every worker {all:?}"
+        );
+    }
+}
+
+/// One outage of `secs` for a role of its own: (secs, first success, every worker back,
+/// calls that failed during the outage), the times counted from the return.
+async fn outage(pg: &Sql, secs: u64) -> (u64, Duration, Duration, usize) {
+    let role = format!("pool_outage_{secs}");
+    let name = format!("pg.outage.{secs}");
+    let admin = admin(pg).await.expect("admin connection");
+    let end_sessions =
+        format!("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE usename = '{role}'");
+    admin.batch_execute(&end_sessions).await.unwrap();
+    admin
+        .batch_execute(&format!(
+            "DROP ROLE IF EXISTS {role}; CREATE ROLE {role} LOGIN PASSWORD 'outage'"
+        ))
+        .await
+        .unwrap();
+    let mut login = pg.clone();
+    login.user = role.clone();
+    login.password = "outage".into();
+    let pool = builder(&name, &login).build().await.unwrap();
+    let calls = Arc::new(Mutex::new(Vec::<Call>::new()));
+    let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let caller = {
+        let (pool, calls, stop) = (pool.clone(), calls.clone(), stop.clone());
+        tokio::spawn(async move {
+            let mut ticks = tokio::time::interval(Duration::from_millis(20));
+            while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                ticks.tick().await;
+                let start = Instant::now();
+                let result = pool
+                    .call(async |c| c.query_one("SELECT 1::int", &[]).await.map(|_| ()))
+                    .await;
+                let error = match result {
+                    Ok(Ok(())) => None,
+                    Ok(Err(e)) => Some(format!("query: {e}")),
+                    Err(e) => Some(format!("pool: {e:?}")),
+                };
+                let took = start.elapsed();
+                calls.lock().unwrap().push(Call { start, took, error });
+            }
+        })
+    };
+    admin
+        .batch_execute(&format!("ALTER ROLE {role} NOLOGIN; {end_sessions}"))
+        .await
+        .unwrap();
+    tokio::time::sleep(Duration::from_secs(secs)).await;
+    admin
+        .batch_execute(&format!("ALTER ROLE {role} LOGIN"))
+        .await
+        .unwrap();
+    let back = Instant::now();
+    let first = loop {
+        let first = calls
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|c| c.error.is_none() && c.start + c.took > back)
+            .map(|c| c.start + c.took - back)
+            .min();
+        if let Some(first) = first {
+            break first;
+        }
+        assert!(
+            back.elapsed() < Duration::from_secs(40),
+            "no call succeeded after the return"
+        );
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    };
+    while backends(pg, &name).await.len() < WORKERS {
+        assert!(back.elapsed() < Duration::from_secs(40), "workers not back");
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    let all = back.elapsed();
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    caller.await.unwrap();
+    let calls = calls.lock().unwrap();
+    let failed: Vec<&Call> = calls.iter().filter(|c| c.error.is_some()).collect();
+    let slowest = calls.iter().map(|c| c.took).max().unwrap();
+    assert!(slowest <= CALL_TIMEOUT + SLACK, "a call took {slowest:?}");
+    let refused = failed
+        .iter()
+        .filter(|c| {
+            c.error
+                .as_deref()
+                .unwrap()
+                .contains("not permitted to log in")
+        })
+        .count();
+    assert!(
+        refused > 0,
+        "the outage refused calls with the server's reason"
+    );
+    drop(pool);
+    admin.batch_execute(&end_sessions).await.unwrap();
+    admin
+        .batch_execute(&format!("DROP ROLE IF EXISTS {role}"))
+        .await
+        .unwrap();
+    (secs, first, all, failed.len())
 }
