@@ -36,6 +36,7 @@ pub mod __private {
         FromSettings, Kind, Overrides, Plan, PoolSpec, SettingSpec, Settings, Source, StatusTable,
         UnknownHost, start_pool,
     };
+    pub use pool_runtime::{__connector_mysql, __connector_odbc, __connector_pgsql};
     pub use pool_runtime::{
         AvailableWorker, BestWorker, Conn, Error, Generic, HashWorker, ManageConnection,
         NextAvailableWorker, NextWorker, Pool, PoolName, PoolStatus, QueueType, RandomWorker,

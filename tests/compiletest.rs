@@ -11,6 +11,16 @@ fn ui() {
     t.compile_fail("tests/ui/**/*.rs");
 }
 
+/// Cases for a build without the `odbc` connector (`cargo xtask test` runs this test once
+/// more with the default features only): a declared odbc pool names the feature.
+#[cfg(not(feature = "odbc"))]
+#[test]
+fn ui_without_odbc() {
+    mirror_fixtures();
+    let t = trybuild::TestCases::new();
+    t.compile_fail("tests/ui_features/*.rs");
+}
+
 /// trybuild compiles the cases in a crate of its own, `<target>/tests/trybuild/outgoing-pools`,
 /// and `file = "..."` is relative to that crate's `CARGO_MANIFEST_DIR`: the TOML fixtures are
 /// copied there under the same relative paths, so a case names them as this crate sees them.

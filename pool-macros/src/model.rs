@@ -2,7 +2,7 @@
 //! order, and for each (type, tag) how its accessor routes a host to a pool.
 
 use pool_spec::{
-    ConnectorKind, Declaration, Plan, PlannedPool, PoolDecl, PoolType, Scope, Strategy,
+    ConnectorKind, Declaration, Loc, Plan, PlannedPool, PoolDecl, PoolType, Scope, Strategy,
 };
 use proc_macro2::{Ident, Span};
 
@@ -78,6 +78,18 @@ pub(crate) struct Model {
     pub groups: Vec<Group>,
     /// Grace of `shutdown()`: the largest `call_timeout`, capped.
     pub grace_ms: u64,
+    /// Connectors behind a cargo feature that the declaration uses, each with the first pool
+    /// of it and where its `driver` was written: the feature is checked there.
+    pub gates: Vec<Gate>,
+}
+
+/// A connector the declaration needs whose cargo feature may be off.
+pub(crate) struct Gate {
+    pub connector: ConnectorKind,
+    pub pool: String,
+    pub span: Span,
+    /// `"file:line:col: "` when the declaration is a TOML file, else empty.
+    pub at: String,
 }
 
 /// Builds the model. `decl` is only consulted for a group without any pool, which happens
@@ -167,12 +179,54 @@ pub(crate) fn build(decl: &Declaration, plan: &Plan) -> Model {
         .max()
         .unwrap_or(0)
         .min(MAX_GRACE_MS);
+    let gates = gates(decl, &pools);
     Model {
         hosts,
         pools,
         groups,
         grace_ms,
+        gates,
     }
+}
+
+/// One [`Gate`] per connector behind a feature (the rdbms drivers), in order of first use.
+fn gates(decl: &Declaration, pools: &[Pool]) -> Vec<Gate> {
+    let mut gates: Vec<Gate> = Vec::new();
+    for pool in pools {
+        let connector = pool.ty.connector;
+        let gated = matches!(
+            connector,
+            ConnectorKind::Pgsql | ConnectorKind::Mysql | ConnectorKind::Odbc
+        );
+        if !gated || gates.iter().any(|g| g.connector == connector) {
+            continue;
+        }
+        let written = decl
+            .pools
+            .iter()
+            .find(|p| ConnectorKind::of(p.pool_type, p.driver()) == connector)
+            .and_then(PoolDecl::driver_loc);
+        // A file's locations are not tokens: point at its `file = "..."` and name the place.
+        let (span, at) = match written {
+            Some(Loc::Span(span)) => (*span, String::new()),
+            Some(Loc::File(place)) => (file_span(decl), format!("{place}: ")),
+            None => (file_span(decl), String::new()),
+        };
+        gates.push(Gate {
+            connector,
+            pool: pool.name.clone(),
+            span,
+            at,
+        });
+    }
+    gates
+}
+
+/// The `file = "..."` literal, or the attribute.
+fn file_span(decl: &Declaration) -> Span {
+    decl.file
+        .as_ref()
+        .map_or_else(Span::call_site, |f| f.loc.span())
 }
 
 /// Adds a planned pool; returns its index.

@@ -35,6 +35,11 @@ pub trait Strategy: sealed::Sealed + Send + Sync + Copy + Default + 'static {
 
 /// A strategy that needs no key: [`crate::Pool::get`] and [`crate::Pool::call`] exist only
 /// for these. [`HashWorker`] pools take keyed calls only.
+#[diagnostic::on_unimplemented(
+    message = "a `{Self}` pool takes keyed calls only: use `get_by(&key)`, `call_by(&key, …)` or `cast_by(&key, …)`",
+    label = "needs a key: `{Self}` sends the same key to the same worker",
+    note = "declare another `strategy` (e.g. `best_worker`) for calls without a key"
+)]
 pub trait Keyless: Strategy {}
 
 /// An idle worker if there is one (chosen at random among them, so every connection stays

@@ -413,7 +413,7 @@ async fn outage(pg: &Sql, secs: u64) -> (u64, Duration, Duration, usize) {
     let all = back.elapsed();
     stop.store(true, std::sync::atomic::Ordering::Relaxed);
     caller.await.unwrap();
-    let calls = calls.lock().unwrap();
+    let calls = std::mem::take(&mut *calls.lock().unwrap());
     let failed: Vec<&Call> = calls.iter().filter(|c| c.error.is_some()).collect();
     let slowest = calls.iter().map(|c| c.took).max().unwrap();
     assert!(slowest <= CALL_TIMEOUT + SLACK, "a call took {slowest:?}");
@@ -430,11 +430,12 @@ async fn outage(pg: &Sql, secs: u64) -> (u64, Duration, Duration, usize) {
         refused > 0,
         "the outage refused calls with the server's reason"
     );
+    let failed = failed.len();
     drop(pool);
     admin.batch_execute(&end_sessions).await.unwrap();
     admin
         .batch_execute(&format!("DROP ROLE IF EXISTS {role}"))
         .await
         .unwrap();
-    (secs, first, all, failed.len())
+    (secs, first, all, failed)
 }

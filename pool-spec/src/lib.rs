@@ -111,8 +111,8 @@ pub fn parse_toml(text: &str, file_name: &str) -> Result<Declaration, Errors> {
 /// Like [`parse_toml`], but also returns what could be read when there are errors.
 pub fn parse_toml_recover(text: &str, file_name: &str) -> (Declaration, Errors) {
     let cx = Ctxt::new();
-    let decl = toml_form::parse(&cx, text, file_name);
-    if cx.error_count() == 0 || !decl.pools.is_empty() {
+    let (decl, valid_toml) = toml_form::parse(&cx, text, file_name);
+    if valid_toml && (cx.error_count() == 0 || !decl.pools.is_empty()) {
         check::check(&cx, &decl);
     }
     (decl, error::errors_from(cx.take()))

@@ -443,6 +443,14 @@ impl PoolDecl {
         Driver::from_name(setting.value.as_str()?)
     }
 
+    /// Where the `driver` value was written, for an `rdbms` entry that has one.
+    pub fn driver_loc(&self) -> Option<&Loc> {
+        if self.pool_type != PoolType::Rdbms {
+            return None;
+        }
+        Some(&self.get(Level::Connection, crate::names::DRIVER)?.value.loc)
+    }
+
     /// The strategy, `best_worker` unless given.
     pub fn strategy(&self) -> Strategy {
         self.get(Level::Pool, crate::names::STRATEGY)

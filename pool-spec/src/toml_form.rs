@@ -61,21 +61,42 @@ impl<'a> Source<'a> {
     }
 }
 
-pub(crate) fn parse(cx: &Ctxt, text: &str, file_name: &str) -> Declaration {
+/// Reads the file; the flag says whether it was valid TOML.
+///
+/// Invalid TOML is reported as such (every syntax error, each at `file:line:col`), and what
+/// the parser could recover still gives the declaration's pools, so the macro's stub
+/// expansion keeps their accessors; nothing else is reported about it, since whatever else
+/// looks wrong there follows from the syntax errors.
+pub(crate) fn parse(cx: &Ctxt, text: &str, file_name: &str) -> (Declaration, bool) {
     let source = Source::new(text, file_name);
-    let root = match DeTable::parse(text) {
-        Ok(root) => root,
-        Err(error) => {
-            let loc = source.loc(error.span().unwrap_or(0..0));
-            cx.push(Error::new(
-                loc,
-                format!("invalid TOML: {}", error.message().trim_end()),
-            ));
-            return Declaration::default();
+    let (root, syntax) = DeTable::parse_recoverable(text);
+    if syntax.is_empty() {
+        let entries = table_entries(cx, &source, root.get_ref());
+        return (read_root(cx, &entries), true);
+    }
+    // The parser recovers within a line by guessing, which can add errors about the rest of
+    // that line: its first one says what is wrong.
+    let mut last_line = None;
+    for error in syntax {
+        let loc = source.loc(error.span().unwrap_or(0..0));
+        let line = match &loc {
+            Loc::File(place) => Some(place.line),
+            Loc::Span(_) => None,
+        };
+        if line.is_some() && line == last_line {
+            continue;
         }
-    };
-    let entries = table_entries(cx, &source, root.get_ref());
-    read_root(cx, &entries)
+        last_line = line;
+        cx.push(Error::new(
+            loc,
+            format!("invalid TOML: {}", error.message().trim_end()),
+        ));
+    }
+    let quiet = Ctxt::new();
+    let entries = table_entries(&quiet, &source, root.get_ref());
+    let decl = read_root(&quiet, &entries);
+    drop(quiet.take());
+    (decl, false)
 }
 
 fn read_root(cx: &Ctxt, entries: &[RawEntry]) -> Declaration {

@@ -1,8 +1,11 @@
-//! `cargo xtask test [--] [cargo test args]`: bring the services up, then run every test of the
-//! workspace (all targets, then doc tests) with the services' environment.
+//! `cargo xtask test [--] [cargo test args]`: check formatting and lints, bring the services
+//! up, then run every test of the workspace (all targets, then doc tests) with the services'
+//! environment.
 //!
-//! A third step model-checks the pool core's hand-off with loom (`--cfg pool_loom`, in its own
-//! build folder so the two builds do not invalidate each other).
+//! Then the compile-error cases that need a connector's feature off run once more with the
+//! default features only, and the pool core's hand-off is model-checked with loom
+//! (`--cfg pool_loom`, in its own build folder so the two builds do not invalidate each
+//! other).
 //!
 //! Every step runs even when an earlier one fails, so one run shows every failure; the command
 //! fails when any step does and names the steps that failed.
@@ -14,6 +17,27 @@ pub fn run(args: &[String]) -> Result<(), String> {
         Some("--") => &args[1..],
         _ => args,
     };
+    // Formatting and lints first: CI enforces them, and they need no service.
+    let mut failed = Vec::new();
+    for check in [
+        &["fmt", "--all", "--", "--check"][..],
+        &[
+            "clippy",
+            "--workspace",
+            "--all-targets",
+            "--all-features",
+            "--",
+            "-D",
+            "warnings",
+        ],
+    ] {
+        let shown = format!("cargo {}", check.join(" "));
+        eprintln!("xtask test: {shown}");
+        if let Err(e) = cargo(check, &[], &[], false) {
+            eprintln!("xtask test: {shown} FAILED: {e}");
+            failed.push(format!("`{shown}` ({e})"));
+        }
+    }
     let vars = crate::services::up().map_err(|e| format!("step `services up` failed:\n{e}"))?;
 
     // `-- -p some-crate` narrows the run; with `--workspace` cargo would ignore it.
@@ -48,10 +72,21 @@ pub fn run(args: &[String]) -> Result<(), String> {
             false,
         ),
     ];
+    // The default features only (no `odbc`): the declaration's feature check.
+    let without_odbc = [
+        "test",
+        "-p",
+        "outgoing-pools",
+        "--test",
+        "compiletest",
+        "--",
+        "ui_without_odbc",
+        "--exact",
+    ];
     if !picks_packages {
+        steps.push((without_odbc.to_vec(), &[], false));
         steps.push((loom.to_vec(), &[], true));
     }
-    let mut failed = Vec::new();
     let total = steps.len();
     for (i, (step, extra, loom)) in steps.iter().enumerate() {
         let shown = format!("cargo {} {}", step.join(" "), extra.join(" "));

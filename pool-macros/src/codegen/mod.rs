@@ -98,13 +98,49 @@ pub(crate) fn generate(cx: &Cx<'_>) -> TokenStream {
     let methods = pools_impl(cx);
     let builder = builder::generate(cx);
     let enums = accessor::enums(cx);
+    let gates = feature_gates(cx);
     quote! {
+        #gates
         #strukt
         #host
         #methods
         #builder
         #enums
     }
+}
+
+/// A compile error at the declaration for each connector whose cargo feature is off (the
+/// runtime's `__connector_*` macros decide, as only it knows its features).
+fn feature_gates(cx: &Cx<'_>) -> TokenStream {
+    let p = &cx.p;
+    cx.model
+        .gates
+        .iter()
+        .map(|gate| {
+            let check = format_ident!("__connector_{}", gate.connector.name(), span = gate.span);
+            let (at, pool) = (&gate.at, &gate.pool);
+            // The whole invocation carries the span, so the error points at the driver.
+            let p = respan(p.clone(), gate.span);
+            quote::quote_spanned!(gate.span=> #p::#check!(#at, #pool);)
+        })
+        .collect()
+}
+
+/// `tokens` with every span set to `span`.
+fn respan(tokens: TokenStream, span: proc_macro2::Span) -> TokenStream {
+    tokens
+        .into_iter()
+        .map(|mut tt| {
+            if let proc_macro2::TokenTree::Group(g) = &tt {
+                let mut group = proc_macro2::Group::new(g.delimiter(), respan(g.stream(), span));
+                group.set_span(span);
+                tt = proc_macro2::TokenTree::Group(group);
+            } else {
+                tt.set_span(span);
+            }
+            tt
+        })
+        .collect()
 }
 
 /// The user's struct, with one private field per planned pool.

@@ -25,6 +25,38 @@ pub use pgsql::Pgsql;
 
 use crate::declared::missing_connector;
 
+/// Declares, for a connector behind a cargo feature, the macro `#[outgoing_pools]` invokes
+/// for the first declared pool of it (`(where, pool)`, `where` being `"file:line:col: "` for
+/// a TOML file, else empty): nothing with the feature on, else a compile error at the
+/// declaration naming the feature (rather than a failure when the pools start).
+macro_rules! feature_gate {
+    ($d:tt $name:ident, $feature:literal, $what:literal) => {
+        #[cfg(feature = $feature)]
+        #[doc(hidden)]
+        #[macro_export]
+        macro_rules! $name {
+            ($d at:literal, $d pool:literal) => {};
+        }
+
+        #[cfg(not(feature = $feature))]
+        #[doc(hidden)]
+        #[macro_export]
+        macro_rules! $name {
+                    ($d at:literal, $d pool:literal) => {
+                        ::core::compile_error!(::core::concat!(
+                            $d at, "pool `", $d pool, "`: ", $what, " needs the `", $feature,
+                            "` cargo feature of `outgoing-pools`; enable it with `features = [\"",
+                            $feature, "\"]` on the dependency"
+                        ));
+                    };
+                }
+    };
+}
+
+feature_gate!($ __connector_pgsql, "pgsql", "`driver = pgsql`");
+feature_gate!($ __connector_mysql, "mysql", "`driver = mysql`");
+feature_gate!($ __connector_odbc, "odbc", "`driver = odbc`");
+
 #[cfg(not(feature = "pgsql"))]
 missing_connector!(
     /// `rdbms` with `driver = pgsql` (not in this build: enable the `pgsql` feature).

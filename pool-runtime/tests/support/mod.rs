@@ -85,7 +85,7 @@ impl ManageConnection for Steerable {
     async fn connect(&self) -> Result<u64, Refused> {
         let n = self.0.connects.fetch_add(1, Ordering::SeqCst) + 1;
         let every = self.0.fail_every.load(Ordering::SeqCst);
-        if every > 0 && n % every == 0 {
+        if every > 0 && n.is_multiple_of(every) {
             return Err(Refused);
         }
         while self.0.hang.load(Ordering::SeqCst) {

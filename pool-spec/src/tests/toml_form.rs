@@ -185,6 +185,17 @@ fn syntax_errors() {
     );
     let errors = toml_errors("[a]\nx = 1\n[a]\n");
     assert!(errors[0].starts_with("pools.toml:3:"), "{errors:?}");
+    // Every broken line is reported, once, and nothing that only follows from them.
+    let errors = toml_errors(
+        "[outgoing_pools.redis.default]\nworkers = = 5\nconnection.host = 10.0.0.1\n\
+         [outgoing_pools.http.default]\n",
+    );
+    assert_eq!(errors.len(), 2, "{errors:?}");
+    assert!(
+        errors[0].starts_with("pools.toml:2:11: invalid TOML: "),
+        "{errors:?}"
+    );
+    assert!(errors[1].starts_with("pools.toml:3:"), "{errors:?}");
 }
 
 #[test]
