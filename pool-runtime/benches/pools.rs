@@ -1,4 +1,5 @@
-//! Our pool (`AvailableWorker`) beside bb8, deadpool and mobc, in one process, on a no-op
+//! Our pool (as a declaration makes it: `best_worker`, default options; and with
+//! `available_worker`) beside bb8, deadpool and mobc, in one process, on a no-op
 //! connector: what the pool itself costs.
 //!
 //! 1. Acquisition latency: the Astro36/rust-pool-benchmark grid (pool 4/8/16 × 4/16/64/256

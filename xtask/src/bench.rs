@@ -2,7 +2,7 @@
 //! summary (default `all`).
 //!
 //! `pools` runs `cargo bench -p pool-runtime --bench pools -- <flags>` (the `pools` bench target
-//! of `pool-runtime/benches/pools.rs`): our pool (`AvailableWorker`) beside bb8, deadpool and
+//! of `pool-runtime/benches/pools.rs`): our pool (`best_worker` with the default options, and `available_worker`) beside bb8, deadpool and
 //! mobc in one process on a no-op connector, then prints where `pools.md` is and its summary
 //! lines. `pgsql` brings the test services up (`cargo xtask services up`) and runs
 //! `cargo bench -p pool-runtime --features pgsql --bench pgsql` (PostgreSQL `SELECT 1`, pool 16,
@@ -24,7 +24,7 @@
 //! | `--blocks N` | blocks the pools take turns in, per cell | 10 |
 //! | `--warmup N` | unrecorded latency rounds per pool per cell | 20 |
 //! | `--runs N` | throughput runs per pool per configuration | 7 (3) |
-//! | `--fairness-runs N` | fairness runs per pool | 3 (1) |
+//! | `--fairness-runs N` | fairness runs per pool | 5 (1) |
 //! | `--alloc-ops N` | get+drop counted per pool for allocations | 100000 |
 //! | `--only LIST` | sections: `latency,throughput,fairness,alloc` | all |
 //! | `--quick` | fewer rounds and runs: a rough picture in about a minute | |

@@ -62,7 +62,13 @@ pub fn run(args: &[String]) -> Result<(), String> {
     ];
     let mut steps: Vec<(Vec<&str>, &[String], bool)> = vec![
         (
-            [&["test"], scope, &["--all-features", "--all-targets"]].concat(),
+            // Every test binary runs even when one fails, so one run shows every failure.
+            [
+                &["test", "--no-fail-fast"],
+                scope,
+                &["--all-features", "--all-targets"],
+            ]
+            .concat(),
             extra,
             false,
         ),

@@ -1,10 +1,13 @@
 //! The pools under test, behind one small trait so every benchmark is written once.
 //!
 //! Every pool gets the same no-op connector ([`Noop`]: the connection is a `u64`, connecting
-//! and checking succeed at once, nothing is ever broken) and is configured to do the same work
-//! per checkout: no health check on checkout (bb8 `test_on_check_out(false)`, mobc
-//! `test_on_check_out(false)`, ours `validate_idle(false)`; deadpool's recycle is a no-op) and
-//! no idle-connection churn (mobc `max_idle = max_open`, whose default of 2 would reconnect).
+//! and checking succeed at once, nothing is ever broken) and is used as its own users use it:
+//! no health check on checkout where the pool makes it optional (bb8
+//! `test_on_check_out(false)`, mobc `test_on_check_out(false)`; deadpool's recycle is a
+//! no-op), no idle-connection churn (mobc `max_idle = max_open`, whose default of 2 would
+//! reconnect). Ours runs with the defaults a declaration gets: `best_worker`, idle
+//! validation on (a connection idle for a whole maintenance tick is checked before use),
+//! `call_timeout` 5 s; `ours-available` is the same with `available_worker`.
 
 use std::convert::Infallible;
 use std::future::Future;
@@ -12,7 +15,7 @@ use std::ops::{Deref, DerefMut};
 use std::pin::Pin;
 use std::time::Duration;
 
-use pool_runtime::{AvailableWorker, ManageConnection, Pool};
+use pool_runtime::{AvailableWorker, BestWorker, ManageConnection, Pool};
 
 /// The connector every pool gets: a connection is a counter, and nothing ever fails.
 #[derive(Clone, Copy, Debug, Default)]
@@ -87,28 +90,36 @@ pub trait BenchPool: Clone + Send + Sync + 'static {
     fn get(&self) -> impl Future<Output = Self::Guard<'_>> + Send;
 }
 
-/// Ours, with the shared-queue strategy (the one comparable to a classic pool).
-pub type Ours = Pool<Noop, AvailableWorker>;
+/// Ours as a declaration makes it: the default strategy and options.
+pub type Ours = Pool<Noop, BestWorker>;
 
-impl BenchPool for Ours {
-    const NAME: &'static str = "ours";
-    type Guard<'a> = pool_runtime::Conn<'a, Noop>;
+/// Ours with the other strategy a classic pool compares to (one shared FIFO queue, lowest
+/// idle worker first).
+pub type OursAvailable = Pool<Noop, AvailableWorker>;
 
-    async fn build(size: usize, wait: Option<Duration>) -> Self {
-        let mut builder = Pool::builder(Noop)
-            .name("bench")
-            .workers(size)
-            .validate_idle(false);
-        if let Some(wait) = wait {
-            builder = builder.call_timeout(wait);
+macro_rules! ours {
+    ($ty:ty, $name:literal) => {
+        impl BenchPool for $ty {
+            const NAME: &'static str = $name;
+            type Guard<'a> = pool_runtime::Conn<'a, Noop>;
+
+            async fn build(size: usize, wait: Option<Duration>) -> Self {
+                let mut builder = Pool::builder(Noop).name("bench").workers(size);
+                if let Some(wait) = wait {
+                    builder = builder.call_timeout(wait);
+                }
+                builder.build().await.expect("no-op connector cannot fail")
+            }
+
+            async fn get(&self) -> Self::Guard<'_> {
+                Pool::get(self).await.expect(concat!($name, ": get failed"))
+            }
         }
-        builder.build().await.expect("no-op connector cannot fail")
-    }
-
-    async fn get(&self) -> Self::Guard<'_> {
-        Pool::get(self).await.expect("ours: get failed")
-    }
+    };
 }
+
+ours!(Ours, "ours");
+ours!(OursAvailable, "ours-available");
 
 impl BenchPool for bb8::Pool<Noop> {
     const NAME: &'static str = "bb8";
@@ -259,6 +270,7 @@ impl Contender {
 pub fn pools() -> Vec<Contender> {
     vec![
         Contender::of::<Ours>(),
+        Contender::of::<OursAvailable>(),
         Contender::of::<bb8::Pool<Noop>>(),
         Contender::of::<deadpool::managed::Pool<Noop>>(),
         Contender::of::<mobc::Pool<Noop>>(),

@@ -17,7 +17,7 @@ Without --bench (cargo test --benches) only a few-second smoke run is made and n
   --blocks N         interleaving blocks per cell                  (default 10)
   --warmup N         unrecorded rounds per pool per cell           (default 20)
   --runs N           throughput runs per pool per config           (default 7; quick 3)
-  --fairness-runs N  fairness runs per pool                        (default 3; quick 1)
+  --fairness-runs N  fairness runs per pool                        (default 5; quick 1)
   --alloc-ops N      get+drop counted per pool for allocations     (default 100000)
   --only LIST        sections, comma-separated: latency,throughput,fairness,alloc (default all)
   --quick            fewer rounds and runs: a rough picture in about a minute
@@ -91,7 +91,7 @@ impl Settings {
                 wait: Duration::from_secs(60),
                 limit: Duration::from_secs(60),
             },
-            fairness_runs: 3,
+            fairness_runs: 5,
             alloc_ops: 100_000,
             sections: Sections {
                 latency: true,
