@@ -25,6 +25,21 @@
 //! takes no lock and allocates nothing when a worker is idle. See [`metrics`] for what is
 //! recorded and `tracing` targets for what is logged.
 //!
+//! # Failures
+//!
+//! - A connection the connector can tell is broken ([`ManageConnection::has_broken`],
+//!   [`Multiplexed::is_closed`] for shared use) is never lent: its worker reconnects and the
+//!   caller gets another.
+//! - Keyless strategies pick among the workers that are up; only with every worker down does
+//!   a caller wait for a reconnection or get [`Error::Unavailable`]. Keyed calls wait for their
+//!   own worker.
+//! - A caller finding its worker (or every worker) down with the latest attempt older than
+//!   250 ms starts an attempt now rather than waiting out the backoff; the first success has
+//!   every other down worker try at once.
+//! - `call_timeout` bounds everything a caller waits for; a check or connect that outlives it
+//!   finishes in the background for the worker.
+//! - Every `get()`/`call()` consumes tokio's cooperative budget.
+//!
 //! # Overrun rule
 //!
 //! `overrun_warning = O`, `max_overrun_warnings = N`: warnings at O, 2·O, 3·O, … after the

@@ -246,14 +246,39 @@ pub async fn fairness_run<P: BenchPool>(case: FairnessCase) -> Option<Vec<Durati
     joined.ok()
 }
 
+/// How many blocks each fairness run is split into. Within a run the pools take turns
+/// block by block (each block starting with the next pool), so a pause of the machine (other
+/// tenants, the timer wheel) lands on a share of each pool's waits rather than on one pool's
+/// whole run: a single run per pool measures the machine's hiccups more than the pool.
+const FAIRNESS_BLOCKS: usize = 4;
+
 /// `[pool][run]` percentiles of the waits in ms, `None` for a run that hung.
 pub async fn fairness(pools: &[Contender], s: &Settings) -> Vec<Vec<Option<Percentiles>>> {
     let mut out = vec![Vec::with_capacity(s.fairness_runs); pools.len()];
+    let blocks = FAIRNESS_BLOCKS.min(s.fairness.checkouts).max(1);
     for run in 0..s.fairness_runs {
-        for k in 0..pools.len() {
-            let i = (run + k) % pools.len();
-            let waits = (pools[i].fairness_run)(s.fairness).await;
-            let p = waits.map(|mut w| Percentiles::of_durations_ms(&mut w));
+        let mut waits: Vec<Option<Vec<Duration>>> = vec![Some(Vec::new()); pools.len()];
+        for block in 0..blocks {
+            let checkouts =
+                s.fairness.checkouts * (block + 1) / blocks - s.fairness.checkouts * block / blocks;
+            let case = FairnessCase {
+                checkouts,
+                ..s.fairness
+            };
+            for k in 0..pools.len() {
+                let i = (run + block + k) % pools.len();
+                let got = (pools[i].fairness_run)(case).await;
+                waits[i] = match (waits[i].take(), got) {
+                    (Some(mut all), Some(w)) => {
+                        all.extend(w);
+                        Some(all)
+                    }
+                    _ => None,
+                };
+            }
+        }
+        for (i, w) in waits.into_iter().enumerate() {
+            let p = w.map(|mut w| Percentiles::of_durations_ms(&mut w));
             match &p {
                 Some(p) => eprintln!(
                     "fairness [{}/{}] {}: p50 {:.1} p99 {:.1} p99.9 {:.1} max {:.1} ms",
