@@ -323,10 +323,7 @@ impl<'a, C: Connector> Claim<'a, C> {
 
 impl<C: Connector> Drop for Claim<'_, C> {
     fn drop(&mut self) {
-        if self.inner.config.multiplexed {
-            self.inner.slots[self.idx].admit();
-        }
-        self.inner.core.release(self.idx);
+        worker::give_back(self.inner, self.idx);
     }
 }
 

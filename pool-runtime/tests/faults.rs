@@ -15,6 +15,14 @@ use pool_runtime::{
 use support::{Steerable, eventually, hang, hang_checks, refuse};
 use tokio::time::Instant;
 
+/// The backend starts refusing and every worker of `pool` loses its connection.
+async fn take_all_down<S: Keyless>(steer: &Steerable, pool: &Pool<Steerable, S>) {
+    steer.set(refuse, true);
+    for _ in 0..pool.status().workers {
+        pool.get().await.unwrap().discard();
+    }
+}
+
 /// How long a 10 ms timer in another task takes to fire while `spin` runs `step` in a loop
 /// (at most `rounds` times, so a runtime that never yields still ends the test).
 async fn timer_delay_beside<F>(
@@ -105,10 +113,7 @@ async fn retrying_on_unavailable_lets_timers_fire() {
         .build()
         .await
         .unwrap();
-    steer.set(refuse, true);
-    for _ in 0..2 {
-        pool.get().await.unwrap().discard();
-    }
+    take_all_down(&steer, &pool).await;
     eventually(5, "every worker down", || pool.status().down == 2).await;
     assert!(matches!(pool.get().await, Err(Error::Unavailable { .. })));
     let delay = timer_delay_beside(3_000_000, 1, move || {
@@ -206,10 +211,7 @@ async fn after_an_outage_of_any_length_the_first_call_succeeds_at_once() {
             .build()
             .await
             .unwrap();
-        steer.set(refuse, true);
-        for _ in 0..4 {
-            pool.get().await.unwrap().discard();
-        }
+        take_all_down(&steer, &pool).await;
         let connects_before = steer.connects();
         let stop = Arc::new(AtomicBool::new(false));
         let first_ok = Arc::new(std::sync::Mutex::new(None));
@@ -267,10 +269,7 @@ async fn the_first_caller_after_a_quiet_outage_does_not_wait_for_the_backoff() {
         .build()
         .await
         .unwrap();
-    steer.set(refuse, true);
-    for _ in 0..3 {
-        pool.get().await.unwrap().discard();
-    }
+    take_all_down(&steer, &pool).await;
     tokio::time::sleep(Duration::from_secs(300)).await;
     steer.set(refuse, false);
     let asked = Instant::now();
