@@ -116,9 +116,9 @@ impl<C: Connector> Deref for Conn<'_, C> {
 
     #[inline]
     fn deref(&self) -> &C::Connection {
-        // SAFETY: this guard owns worker `idx` (handed out by the core), and an owned worker
-        // always holds a connection.
-        unsafe { self.inner.slots[self.idx].conn_mut() }
+        // SAFETY: this guard owns worker `idx` (handed out by the core), so nobody mutates the
+        // connection while `&self` lives; a shared reference, never a `&mut` from `&self`.
+        unsafe { self.inner.slots[self.idx].conn_ref() }
             .as_ref()
             .expect("a lent worker always holds a connection")
     }
