@@ -13,7 +13,7 @@ use crate::model::{
 use crate::names;
 use crate::options::{self, Kind, Level, Need, OptionDesc, Range};
 use crate::raw::Form;
-use crate::suggest;
+use crate::text;
 
 // ---------------------------------------------------------------- names and keys
 
@@ -23,7 +23,7 @@ pub(crate) fn unknown_pool_type(cx: &Ctxt, name: &str, loc: &Loc) {
         loc,
         format!(
             "unknown pool type `{name}`{}",
-            suggest::hint(name, PoolType::NAMES)
+            text::hint(name, PoolType::NAMES)
         ),
     );
 }
@@ -32,7 +32,7 @@ pub(crate) fn unknown_pool_type(cx: &Ctxt, name: &str, loc: &Loc) {
 pub(crate) fn unknown_top_level_key(cx: &Ctxt, key: &str, loc: &Loc) {
     let mut candidates = vec![names::HOSTS, names::CRATE, names::FILE];
     candidates.extend_from_slice(PoolType::NAMES);
-    let hint = match suggest::closest(key, &candidates) {
+    let hint = match text::closest(key, &candidates) {
         Some(best) => format!("; did you mean `{best}`?"),
         None => "; expected `hosts`, `crate`, `file` or a pool type".to_owned(),
     };
@@ -52,7 +52,7 @@ pub(crate) fn unknown_toml_key(cx: &Ctxt, key: &str, loc: &Loc) {
         loc,
         format!(
             "unknown top-level key `{key}`{}",
-            suggest::hint(key, &candidates)
+            text::hint(key, &candidates)
         ),
     );
 }
@@ -84,7 +84,7 @@ pub(crate) fn unknown_key(
         options::lookup(level, pool_type, &shown).is_some()
             || (level == Level::Connection && shown == names::TLS && pool_type.has_tls())
     };
-    let hint = if let Some(best) = suggest::closest(key, &candidates) {
+    let hint = if let Some(best) = text::closest(key, &candidates) {
         if prefix.is_empty() {
             format!("; did you mean `{best}`?")
         } else {
@@ -99,7 +99,7 @@ pub(crate) fn unknown_key(
     } else if candidates.is_empty() {
         format!("; `{pool_type}` pools take no connection keys")
     } else {
-        suggest::hint(key, &candidates)
+        text::hint(key, &candidates)
     };
     cx.error(loc, format!("unknown key `{shown}` in {label}{hint}"));
 }
@@ -124,9 +124,9 @@ pub(crate) fn unknown_enum_value(cx: &Ctxt, key: &str, value: &str, allowed: &[&
         names::DRIVER => format!("unknown driver `{value}`"),
         _ => format!("unknown value `{value}` for `{key}`"),
     };
-    let hint = match suggest::closest(value, allowed) {
+    let hint = match text::closest(value, allowed) {
         Some(best) => format!("; did you mean `{best}`?"),
-        None => format!("; expected {}", options::one_of(allowed)),
+        None => format!("; expected {}", text::one_of(allowed)),
     };
     cx.error(loc, format!("{what}{hint}"));
 }
@@ -151,13 +151,13 @@ pub(crate) fn unknown_scope(cx: &Ctxt, form: Form, word: &str, loc: &Loc) {
             names::SINGLE_HOST,
         ],
     };
-    let hint = match suggest::closest(word, allowed) {
+    let hint = match text::closest(word, allowed) {
         Some(best) => format!("; did you mean `{best}`?"),
         None => match form {
             Form::Attr => "; expected `global`, `host` or a host string such as \"a.com\"".into(),
             Form::Toml => format!(
                 "; expected {} (one host takes `scope = \"single_host\"` and `host = \"...\"`)",
-                options::one_of(allowed)
+                text::one_of(allowed)
             ),
         },
     };
@@ -265,7 +265,7 @@ pub(crate) fn env_default_is_valid(
 
 // An http `host` is `http[s]://host[:port]`.
 pub(crate) fn url_is_valid(cx: &Ctxt, key: &str, url: &str, loc: &Loc) -> bool {
-    match url_problem(url) {
+    match text::url_problem(url) {
         None => true,
         Some(problem) => {
             cx.error(loc, format!("invalid URL `{url}` for `{key}`: {problem}"));
@@ -274,63 +274,9 @@ pub(crate) fn url_is_valid(cx: &Ctxt, key: &str, url: &str, loc: &Loc) -> bool {
     }
 }
 
-/// Why `url` is not `http[s]://host[:port]`, if it is not.
-pub(crate) fn url_problem(url: &str) -> Option<String> {
-    const EXPECTED: &str = "expected `http[s]://host[:port]`";
-    let Some(rest) = url
-        .strip_prefix("http://")
-        .or_else(|| url.strip_prefix("https://"))
-    else {
-        return Some(format!("the scheme must be `http` or `https`; {EXPECTED}"));
-    };
-    let rest = rest.strip_suffix('/').unwrap_or(rest);
-    if rest.contains(['/', '?', '#']) {
-        return Some("a path belongs in `path_prefix`, not in `host`".into());
-    }
-    if rest.contains('@') {
-        return Some(format!(
-            "credentials are not allowed in the URL; {EXPECTED}"
-        ));
-    }
-    let (host, port) = if let Some(v6) = rest.strip_prefix('[') {
-        let Some((addr, after)) = v6.split_once(']') else {
-            return Some(format!("unclosed `[` in the host; {EXPECTED}"));
-        };
-        if addr.is_empty() || !addr.chars().all(|c| c.is_ascii_hexdigit() || c == ':') {
-            return Some(format!("invalid IPv6 address `{addr}`"));
-        }
-        match after.strip_prefix(':') {
-            Some(port) => (addr, Some(port)),
-            None if after.is_empty() => (addr, None),
-            None => return Some(format!("unexpected `{after}` after the host; {EXPECTED}")),
-        }
-    } else {
-        match rest.split_once(':') {
-            Some((host, port)) => (host, Some(port)),
-            None => (rest, None),
-        }
-    };
-    if host.is_empty() {
-        return Some(format!("missing host; {EXPECTED}"));
-    }
-    if let Some(bad) = host
-        .chars()
-        .find(|c| !(c.is_ascii_alphanumeric() || matches!(c, '-' | '.' | '_' | ':')))
-    {
-        return Some(format!("invalid character `{bad}` in the host"));
-    }
-    if let Some(port) = port {
-        match port.parse::<u16>() {
-            Ok(p) if p > 0 && port.chars().all(|c| c.is_ascii_digit()) => {}
-            _ => return Some(format!("invalid port `{port}`; expected 1 to 65535")),
-        }
-    }
-    None
-}
-
 // A Cassandra server item has `host` and optionally `port`.
 pub(crate) fn unknown_server_field(cx: &Ctxt, field: &str, loc: &Loc) {
-    let hint = suggest::hint(field, &[names::SERVER_HOST, names::SERVER_PORT]);
+    let hint = text::hint(field, &[names::SERVER_HOST, names::SERVER_PORT]);
     cx.error(loc, format!("unknown key `{field}` in a server{hint}"));
 }
 
@@ -445,11 +391,11 @@ fn check_literal_scope(cx: &Ctxt, decl: &Declaration, pool: &PoolDecl) {
     } else if declared.is_empty() {
         "; no hosts are declared: add it to `hosts`".to_owned()
     } else {
-        match suggest::closest(host, &declared) {
+        match text::closest(host, &declared) {
             Some(best) => format!("; did you mean `{best}`?"),
             None => format!(
                 "; declared hosts are {}",
-                options::join_names(&declared, "and")
+                text::join_names(&declared, "and")
             ),
         }
     };
@@ -489,7 +435,7 @@ fn check_required_keys(cx: &Ctxt, pool: &PoolDecl) {
                 message.push_str(&format!(" (needed by driver `{driver}`)"));
             }
             if let Kind::Enum(allowed) = desc.kind {
-                message.push_str(&format!("; expected {}", options::one_of(allowed)));
+                message.push_str(&format!("; expected {}", text::one_of(allowed)));
             }
             let loc = match level {
                 Level::Connection => pool.connection_loc.as_ref().unwrap_or(&pool.loc),
@@ -545,7 +491,7 @@ fn check_driver_keys(cx: &Ctxt, pool: &PoolDecl) {
         let supported: Vec<&str> = setting.desc.drivers.iter().map(|d| d.name()).collect();
         let mut message = format!(
             "key `{shown}` is not supported by driver `{driver}`; it is for {}",
-            options::join_names(&supported, "and")
+            text::join_names(&supported, "and")
         );
         if driver == Driver::Odbc {
             message.push_str("; with odbc, use `settings` (an ODBC connection string)");

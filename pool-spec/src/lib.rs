@@ -42,37 +42,55 @@
 
 #![warn(missing_docs)]
 #![forbid(unsafe_code)]
+// Without the readers, the names and helpers only they use are unused; they stay one table.
+#![cfg_attr(not(feature = "parse"), allow(dead_code))]
 
-mod attr;
-mod check;
-mod error;
-mod model;
+// The option table and what it is written in: no syn, no toml (the runtime reads these).
+mod kinds;
 mod names;
 mod options;
+mod text;
+
+// The declaration: readers, checks and the plan (the `parse` feature).
+#[cfg(feature = "parse")]
+mod attr;
+#[cfg(feature = "parse")]
+mod check;
+#[cfg(feature = "parse")]
+mod error;
+#[cfg(feature = "parse")]
+mod model;
+#[cfg(feature = "parse")]
 mod plan;
+#[cfg(feature = "parse")]
 mod raw;
-mod suggest;
+#[cfg(feature = "parse")]
 mod toml_form;
 
-#[cfg(test)]
+#[cfg(all(test, feature = "parse"))]
 mod tests;
 
-pub use error::{Error, Errors, FileLoc, Loc, Spanned};
-pub use model::{
-    ConnectorKind, Declaration, Driver, Origin, PoolDecl, PoolType, QueueType, Scope, Server,
-    Setting, Strategy, TlsDecl, Value, accessor_name, host_variant,
-};
+pub use kinds::{ConnectorKind, Driver, PoolType, QueueType, Scope, Server, Strategy, Value};
 pub use options::{
     Const, DefaultValue, Kind, Level, Need, OPTIONS, OptionDesc, Range, lookup, options_for,
     reference_markdown,
 };
+
+#[cfg(feature = "parse")]
+pub use error::{Error, Errors, FileLoc, Loc, Spanned};
+#[cfg(feature = "parse")]
+pub use model::{Declaration, Origin, PoolDecl, Setting, TlsDecl, accessor_name, host_variant};
+#[cfg(feature = "parse")]
 pub use plan::{
     Plan, PlannedHost, PlannedPool, PlannedSetting, PlannedTls, PoolGroup, PoolOrigin, plan,
 };
 
+#[cfg(feature = "parse")]
 use error::Ctxt;
+#[cfg(feature = "parse")]
 use proc_macro2::TokenStream;
 
+#[cfg(feature = "parse")]
 /// Parses and validates the inside of `#[outgoing_pools(...)]`.
 ///
 /// With `file = "..."`, the returned declaration only carries [`Declaration::file`] (and
@@ -86,6 +104,7 @@ pub fn parse_attr(tokens: TokenStream) -> Result<Declaration, Errors> {
     }
 }
 
+#[cfg(feature = "parse")]
 /// Like [`parse_attr`], but also returns what could be read when there are errors, so the macro
 /// can expand a stub next to them and the rest of the crate keeps compiling.
 pub fn parse_attr_recover(tokens: TokenStream) -> (Declaration, Errors) {
@@ -97,6 +116,7 @@ pub fn parse_attr_recover(tokens: TokenStream) -> (Declaration, Errors) {
     (decl, error::errors_from(cx.take()))
 }
 
+#[cfg(feature = "parse")]
 /// Parses and validates a MongooseIM-style TOML file; `file_name` is used in messages
 /// (`pools.toml:12:3: ...`).
 pub fn parse_toml(text: &str, file_name: &str) -> Result<Declaration, Errors> {
@@ -108,6 +128,7 @@ pub fn parse_toml(text: &str, file_name: &str) -> Result<Declaration, Errors> {
     }
 }
 
+#[cfg(feature = "parse")]
 /// Like [`parse_toml`], but also returns what could be read when there are errors.
 pub fn parse_toml_recover(text: &str, file_name: &str) -> (Declaration, Errors) {
     let cx = Ctxt::new();
@@ -118,6 +139,7 @@ pub fn parse_toml_recover(text: &str, file_name: &str) -> (Declaration, Errors) 
     (decl, error::errors_from(cx.take()))
 }
 
+#[cfg(feature = "parse")]
 /// Runs the cross-pool rules again on a parsed declaration that was edited afterwards (say, an
 /// importer merging hosts into it).
 pub fn validate(decl: &Declaration) -> Result<(), Errors> {

@@ -3,8 +3,9 @@
 
 use std::fmt::Write as _;
 
-use crate::model::{Driver, PoolType, QueueType, Server, Strategy, Value};
+use crate::kinds::{Driver, PoolType, QueueType, Server, Strategy, Value};
 use crate::names;
+use crate::text::one_of;
 
 /// Where an option is written.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Debug)]
@@ -83,7 +84,7 @@ impl Kind {
             Kind::IntOrInfinity if text == names::INFINITY => Ok(Value::Infinity),
             Kind::IntOrInfinity => text.parse::<i64>().map(Value::Int).map_err(|_| bad()),
             Kind::Str | Kind::Tag => Ok(Value::Str(text.to_owned())),
-            Kind::Url => match crate::check::url_problem(text) {
+            Kind::Url => match crate::text::url_problem(text) {
                 None => Ok(Value::Str(text.to_owned())),
                 Some(problem) => Err(problem),
             },
@@ -124,26 +125,6 @@ impl Kind {
                 Ok(Value::Servers(servers))
             }
             Kind::Scope => Err(bad()),
-        }
-    }
-}
-
-/// "one of `a`, `b` or `c`".
-pub(crate) fn one_of(names: &[&str]) -> String {
-    match names {
-        [] | [_] => join_names(names, "or"),
-        _ => format!("one of {}", join_names(names, "or")),
-    }
-}
-
-/// "`a`, `b` and `c`" (with `conj` as the last separator).
-pub(crate) fn join_names(names: &[&str], conj: &str) -> String {
-    match names {
-        [] => "nothing".into(),
-        [one] => format!("`{one}`"),
-        [init @ .., last] => {
-            let init: Vec<String> = init.iter().map(|n| format!("`{n}`")).collect();
-            format!("{} {conj} `{last}`", init.join(", "))
         }
     }
 }

@@ -269,7 +269,7 @@ fn interpret_scope(cx: &Ctxt, form: Form, value: &RawValue, loc: &Loc) -> ScopeR
         (_, other) => {
             let expected = match form {
                 Form::Attr => Kind::Scope.expected(),
-                Form::Toml => options::one_of(&[
+                Form::Toml => crate::text::one_of(&[
                     names::GLOBAL,
                     names::HOST,
                     names::HOST_TYPE,

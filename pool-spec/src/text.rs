@@ -1,4 +1,5 @@
-//! "did you mean" for unknown names.
+//! Text shared by every message: "did you mean", "one of …" lists, and the URL check that
+//! both the declaration and values read at start go through.
 
 /// Lists are printed in full only when short; a long list drowns the one suggestion that helps.
 const MAX_LISTED: usize = 12;
@@ -59,10 +60,84 @@ pub(crate) fn hint(input: &str, candidates: &[&str]) -> String {
     if let Some(best) = closest(input, candidates) {
         format!("; did you mean `{best}`?")
     } else if !candidates.is_empty() && candidates.len() <= MAX_LISTED {
-        format!("; expected {}", crate::options::one_of(candidates))
+        format!("; expected {}", one_of(candidates))
     } else {
         String::new()
     }
+}
+
+/// "one of `a`, `b` or `c`".
+pub(crate) fn one_of(names: &[&str]) -> String {
+    match names {
+        [] | [_] => join_names(names, "or"),
+        _ => format!("one of {}", join_names(names, "or")),
+    }
+}
+
+/// "`a`, `b` and `c`" (with `conj` as the last separator).
+pub(crate) fn join_names(names: &[&str], conj: &str) -> String {
+    match names {
+        [] => "nothing".into(),
+        [one] => format!("`{one}`"),
+        [init @ .., last] => {
+            let init: Vec<String> = init.iter().map(|n| format!("`{n}`")).collect();
+            format!("{} {conj} `{last}`", init.join(", "))
+        }
+    }
+}
+
+/// Why `url` is not `http[s]://host[:port]`, if it is not.
+pub(crate) fn url_problem(url: &str) -> Option<String> {
+    const EXPECTED: &str = "expected `http[s]://host[:port]`";
+    let Some(rest) = url
+        .strip_prefix("http://")
+        .or_else(|| url.strip_prefix("https://"))
+    else {
+        return Some(format!("the scheme must be `http` or `https`; {EXPECTED}"));
+    };
+    let rest = rest.strip_suffix('/').unwrap_or(rest);
+    if rest.contains(['/', '?', '#']) {
+        return Some("a path belongs in `path_prefix`, not in `host`".into());
+    }
+    if rest.contains('@') {
+        return Some(format!(
+            "credentials are not allowed in the URL; {EXPECTED}"
+        ));
+    }
+    let (host, port) = if let Some(v6) = rest.strip_prefix('[') {
+        let Some((addr, after)) = v6.split_once(']') else {
+            return Some(format!("unclosed `[` in the host; {EXPECTED}"));
+        };
+        if addr.is_empty() || !addr.chars().all(|c| c.is_ascii_hexdigit() || c == ':') {
+            return Some(format!("invalid IPv6 address `{addr}`"));
+        }
+        match after.strip_prefix(':') {
+            Some(port) => (addr, Some(port)),
+            None if after.is_empty() => (addr, None),
+            None => return Some(format!("unexpected `{after}` after the host; {EXPECTED}")),
+        }
+    } else {
+        match rest.split_once(':') {
+            Some((host, port)) => (host, Some(port)),
+            None => (rest, None),
+        }
+    };
+    if host.is_empty() {
+        return Some(format!("missing host; {EXPECTED}"));
+    }
+    if let Some(bad) = host
+        .chars()
+        .find(|c| !(c.is_ascii_alphanumeric() || matches!(c, '-' | '.' | '_' | ':')))
+    {
+        return Some(format!("invalid character `{bad}` in the host"));
+    }
+    if let Some(port) = port {
+        match port.parse::<u16>() {
+            Ok(p) if p > 0 && port.chars().all(|c| c.is_ascii_digit()) => {}
+            _ => return Some(format!("invalid port `{port}`; expected 1 to 65535")),
+        }
+    }
+    None
 }
 
 #[cfg(test)]
