@@ -415,8 +415,19 @@ async fn outage(pg: &Sql, secs: u64) -> (u64, Duration, Duration, usize) {
     caller.await.unwrap();
     let calls = std::mem::take(&mut *calls.lock().unwrap());
     let failed: Vec<&Call> = calls.iter().filter(|c| c.error.is_some()).collect();
-    let slowest = calls.iter().map(|c| c.took).max().unwrap();
-    assert!(slowest <= CALL_TIMEOUT + SLACK, "a call took {slowest:?}");
+    let slowest = calls.iter().max_by_key(|c| c.took).unwrap();
+    assert!(
+        slowest.took <= CALL_TIMEOUT + SLACK,
+        "{secs} s outage: a call took {:?}, starting {:?} {} the return: {:?}",
+        slowest.took,
+        slowest.start.max(back) - slowest.start.min(back),
+        if slowest.start < back {
+            "before"
+        } else {
+            "after"
+        },
+        slowest.error
+    );
     let refused = failed
         .iter()
         .filter(|c| {

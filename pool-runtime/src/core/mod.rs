@@ -656,7 +656,7 @@ impl Core {
     }
 
     /// Worker `i`'s connection state.
-    #[cfg(test)]
+    #[cfg(all(test, not(pool_loom)))]
     pub(crate) fn life(&self, i: usize) -> Life {
         lock(&self.waiters).life[i]
     }
