@@ -33,9 +33,10 @@ pub mod __private {
         Cassandra, Elastic, Http, Ldap, Mysql, Odbc, Pgsql, Rabbit, Redis, Riak,
     };
     pub use pool_runtime::declared::{
-        FromSettings, Kind, Overrides, Plan, PoolSpec, SettingSpec, Settings, Source, StatusTable,
-        UnknownHost, start_pool,
+        FromSettings, Overrides, Plan, PoolSpec, SettingSpec, Source, StatusTable, UnknownHost,
+        start_pool,
     };
+    pub use pool_runtime::settings::{Driver, PoolType, Settings};
     pub use pool_runtime::{__connector_mysql, __connector_odbc, __connector_pgsql};
     pub use pool_runtime::{
         AvailableWorker, BestWorker, Conn, Error, Generic, HashWorker, ManageConnection,

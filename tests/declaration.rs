@@ -9,7 +9,8 @@ use std::time::Duration;
 use outgoing_pools::connectors::{
     Cassandra, Elastic, Http, Ldap, Mysql, Odbc, Pgsql, Rabbit, Redis, Riak,
 };
-use outgoing_pools::declared::{Kind, PoolSpec, SettingSpec, UnknownHost};
+use outgoing_pools::declared::{PoolSpec, SettingSpec, UnknownHost};
+use outgoing_pools::settings::PoolType;
 use outgoing_pools::{
     AvailableWorker, BestWorker, Generic, HashWorker, NextWorker, Pool, RandomWorker, StartError,
     defaults,
@@ -134,6 +135,34 @@ mod bare {
     pub struct Pools;
 }
 
+/// Every runtime option can be declared.
+mod tuned {
+    use outgoing_pools::outgoing_pools;
+
+    #[outgoing_pools(generic(tag = tuned, connect_timeout = 1500, shared_depth = 4, workers = 3))]
+    pub struct Pools;
+}
+
+#[tokio::test]
+async fn every_runtime_option_can_be_declared_and_the_plan_shows_it() {
+    let plan = tuned::Pools::plan();
+    let options = plan.pools()[0].options();
+    assert_eq!(options.connect_timeout, Duration::from_millis(1500));
+    assert_eq!(options.shared_depth, 4);
+    let line = plan.to_string();
+    for shown in [
+        "workers=3",
+        "call_timeout=5000",
+        "connect_timeout=1500",
+        "shared_depth=4",
+    ] {
+        assert!(line.contains(shown), "{shown} in {line}");
+    }
+    let pools = tuned::Pools::start().await.unwrap();
+    assert_eq!(pools.generic_tuned().status().workers, 3);
+    pools.shutdown().await;
+}
+
 /// A redis pool: no connector in this build.
 mod redis_only {
     use outgoing_pools::outgoing_pools;
@@ -164,10 +193,10 @@ fn setting(spec: &'static PoolSpec, key: &str) -> &'static SettingSpec {
         .unwrap_or_else(|| panic!("no key `{key}` in `{}`", spec.name))
 }
 
-/// `(kind, source, secret)` of a setting, the source as its `Debug` text.
-fn value(spec: &'static PoolSpec, key: &str) -> (Kind, String, bool) {
+/// `(source, secret)` of a setting, the source as its `Debug` text.
+fn value(spec: &'static PoolSpec, key: &str) -> (String, bool) {
     let s = setting(spec, key);
-    (s.kind, format!("{:?}", s.source), s.secret)
+    (format!("{:?}", s.source), spec.is_secret(key))
 }
 
 fn keys(spec: &PoolSpec) -> Vec<&'static str> {
@@ -205,25 +234,33 @@ fn design_example_plan() {
             a.tag,
             a.connector,
             a.strategy,
-            a.workers
+            a.options().workers
         ),
-        ("redis", Some("a.com"), "default", "Redis", "best_worker", 5)
+        (
+            PoolType::Redis,
+            Some("a.com"),
+            "default",
+            "Redis",
+            "best_worker",
+            5
+        )
     );
-    assert_eq!(
-        value(a, "host"),
-        (Kind::Str, r#"Str("10.0.0.1")"#.into(), false)
-    );
+    assert_eq!(value(a, "host"), (r#"Str("10.0.0.1")"#.into(), false));
     for host in ["b.com", "c.eu", "d.eu"] {
         let p = spec(pools, &format!("redis.{host}.default"));
-        assert_eq!((p.strategy, p.workers), ("random_worker", 10));
-        assert_eq!(value(p, "host").1, r#"Str("10.0.0.2")"#);
-        assert_eq!(value(p, "port"), (Kind::Int, "Int(6379)".into(), false));
+        assert_eq!((p.strategy, p.options().workers), ("random_worker", 10));
+        assert_eq!(value(p, "host").0, r#"Str("10.0.0.2")"#);
+        assert_eq!(value(p, "port"), ("Int(6379)".into(), false));
     }
 
     let rdbms = spec(pools, "rdbms.global.default");
     assert_eq!(
-        (rdbms.connector, rdbms.workers, rdbms.call_timeout_ms),
-        ("Pgsql", 5, Some(60_000))
+        (
+            rdbms.connector,
+            rdbms.options().workers,
+            rdbms.options().call_timeout
+        ),
+        ("Pgsql", 5, Duration::from_secs(60))
     );
     assert_eq!(
         keys(rdbms),
@@ -246,30 +283,23 @@ fn design_example_plan() {
     );
     assert_eq!(
         value(rdbms, "password"),
-        (
-            Kind::Str,
-            r#"Env { var: "DB_PASSWORD", default: None }"#.into(),
-            true
-        )
+        (r#"Env { var: "DB_PASSWORD", default: None }"#.into(), true)
     );
-    assert_eq!(value(rdbms, "port").1, "Int(5432)");
-    assert_eq!(value(rdbms, "keepalive_interval").1, "Int(30)");
-    assert_eq!(
-        value(rdbms, "tls.required"),
-        (Kind::Bool, "Bool(true)".into(), false)
-    );
-    assert_eq!(value(rdbms, "tls.verify_mode").1, r#"Str("peer")"#);
+    assert_eq!(value(rdbms, "port").0, "Int(5432)");
+    assert_eq!(value(rdbms, "keepalive_interval").0, "Int(30)");
+    assert_eq!(value(rdbms, "tls.required"), ("Bool(true)".into(), false));
+    assert_eq!(value(rdbms, "tls.verify_mode").0, r#"Str("peer")"#);
 
     let http = spec(pools, "http.global.http_auth");
     assert_eq!(
-        (http.connector, http.strategy, http.call_timeout_ms),
-        ("Http", "available_worker", Some(5000))
+        (http.connector, http.strategy, http.options().call_timeout),
+        ("Http", "available_worker", Duration::from_secs(5))
     );
     assert_eq!(keys(http), ["host", "path_prefix", "request_timeout"]);
-    assert_eq!(value(http, "path_prefix").1, r#"Str("/api")"#);
+    assert_eq!(value(http, "path_prefix").0, r#"Str("/api")"#);
 
     let push = spec(pools, "generic.global.push");
-    assert_eq!((push.connector, push.workers), ("Generic", 20));
+    assert_eq!((push.connector, push.options().workers), ("Generic", 20));
     assert!(push.connection.is_empty());
 
     // `env` values are names until the pools start; the table never shows secrets.
@@ -331,12 +361,13 @@ fn every_pool_type() {
     );
 
     let cassandra = spec(pools, "cassandra.global.default");
-    assert_eq!((cassandra.workers, cassandra.strategy), (20, "best_worker"));
+    assert_eq!(
+        (cassandra.options().workers, cassandra.strategy),
+        (20, "best_worker")
+    );
     assert_eq!(
         value(cassandra, "servers"),
-        (
-            Kind::Servers,
-            r#"Servers([("cassandra_server1.example.com", 9042), ("cassandra_server2.example.com", 9042)])"#
+        (r#"Servers([("cassandra_server1.example.com", 9042), ("cassandra_server2.example.com", 9042)])"#
                 .into(),
             false
         )
@@ -344,42 +375,41 @@ fn every_pool_type() {
     assert_eq!(
         value(cassandra, "auth.plain.password"),
         (
-            Kind::Str,
             r#"Env { var: "OP_CASSANDRA_PASSWORD", default: Some("pw") }"#.into(),
             true
         )
     );
-    assert_eq!(value(cassandra, "tls.verify_mode").1, r#"Str("none")"#);
+    assert_eq!(value(cassandra, "tls.verify_mode").0, r#"Str("none")"#);
 
     let riak = spec(pools, "riak.global.default");
-    assert_eq!((riak.workers, riak.strategy), (20, "next_worker"));
+    assert_eq!((riak.options().workers, riak.strategy), (20, "next_worker"));
     // `address` is the seed's name for `host`.
-    assert_eq!(value(riak, "host").1, r#"Str("riak.local")"#);
-    assert!(value(riak, "password").2);
+    assert_eq!(value(riak, "host").0, r#"Str("riak.local")"#);
+    assert!(value(riak, "password").1);
     assert_eq!(
-        value(riak, "tls.cacertfile").1,
+        value(riak, "tls.cacertfile").0,
         r#"Str("path/to/cacert.pem")"#
     );
 
     let redis = spec(pools, "redis.b.com.default");
     assert_eq!(keys(redis), ["host", "port", "database"]);
-    assert_eq!(value(redis, "port").1, "Int(9923)");
+    assert_eq!(value(redis, "port").0, "Int(9923)");
 
     let http = spec(pools, "http.global.http_auth");
-    assert_eq!(value(http, "path_prefix").1, r#"Str("/")"#);
-    assert_eq!(value(http, "request_timeout").1, "Int(2000)");
+    assert_eq!(value(http, "path_prefix").0, r#"Str("/")"#);
+    assert_eq!(value(http, "request_timeout").0, "Int(2000)");
 
     let elastic = spec(pools, "elastic.global.default");
     assert_eq!(keys(elastic), ["host", "port"]);
-    assert_eq!(value(elastic, "port").1, "Int(9200)");
+    assert_eq!(value(elastic, "port").0, "Int(9200)");
 
     let pg = spec(pools, "rdbms.global.pg");
-    assert_eq!(value(pg, "tls.required").1, "Bool(true)");
+    assert_eq!(value(pg, "tls.required").0, "Bool(true)");
     let my = spec(pools, "rdbms.global.my");
     assert_eq!(my.connector, "Mysql");
     assert!(!keys(my).contains(&"tls.required"));
     assert_eq!(
-        value(my, "tls.server_name_indication.enabled").1,
+        value(my, "tls.server_name_indication.enabled").0,
         "Bool(false)"
     );
     let odbc = spec(pools, "rdbms.global.odbc");
@@ -388,35 +418,34 @@ fn every_pool_type() {
         keys(odbc),
         ["driver", "settings", "query_timeout", "max_start_interval"]
     );
-    assert!(value(odbc, "settings").2);
+    assert!(value(odbc, "settings").1);
 
     let rabbit = spec(pools, "rabbit.a.com.event_pusher");
     assert_eq!(
-        (rabbit.workers, rabbit.max_worker_queue_len),
+        (
+            rabbit.options().workers,
+            rabbit.options().max_worker_queue_len
+        ),
         (20, Some(100))
     );
-    assert_eq!(value(rabbit, "host").1, r#"Str("localhost")"#);
+    assert_eq!(value(rabbit, "host").0, r#"Str("localhost")"#);
     assert_eq!(
         value(rabbit, "confirms_enabled"),
-        (Kind::Bool, "Bool(true)".into(), false)
+        ("Bool(true)".into(), false)
     );
-    assert_eq!(value(rabbit, "reconnect.delay").1, "Int(2000)");
+    assert_eq!(value(rabbit, "reconnect.delay").0, "Int(2000)");
 
     let ldap = spec(pools, "ldap.b.com.default");
-    assert_eq!(ldap.workers, 5);
+    assert_eq!(ldap.options().workers, 5);
     assert_eq!(
         value(ldap, "servers"),
-        (
-            Kind::List,
-            r#"List(["ldap-server.example.com"])"#.into(),
-            false
-        )
+        (r#"List(["ldap-server.example.com"])"#.into(), false)
     );
     assert_eq!(
-        value(ldap, "root_dn").1,
+        value(ldap, "root_dn").0,
         r#"Str("cn=admin,dc=example,dc=com")"#
     );
-    assert_eq!(value(ldap, "port").1, "Int(389)");
+    assert_eq!(value(ldap, "port").0, "Int(389)");
 
     // Secrets never show in the table, literal or not.
     let table = plan.to_string();
@@ -449,7 +478,7 @@ fn seed_host_expansion() {
     let hosts: Vec<(Option<&str>, String)> = plan
         .pools()
         .iter()
-        .map(|p| (p.host, value(p, "host").1))
+        .map(|p| (p.host, value(p, "host").0))
         .collect();
     assert_eq!(
         hosts,
@@ -468,12 +497,16 @@ fn seed_rdbms_pool_per_host() {
     use seed_rdbms::{Host, Pools};
 
     let plan = Pools::plan();
-    let sizes: Vec<(&str, usize)> = plan.pools().iter().map(|p| (p.name, p.workers)).collect();
+    let sizes: Vec<(&str, u32)> = plan
+        .pools()
+        .iter()
+        .map(|p| (p.name, p.options().workers))
+        .collect();
     assert_eq!(
         sizes,
         [("rdbms.global.default", 5), ("rdbms.myhost.com.default", 3)]
     );
-    assert_eq!(value(&plan.pools()[0], "port").1, "Int(3306)");
+    assert_eq!(value(&plan.pools()[0], "port").0, "Int(3306)");
     let _: fn(&Pools, Host) -> &Pool<Mysql, BestWorker> = Pools::rdbms;
 }
 
@@ -482,17 +515,16 @@ fn the_plan_defaults_are_the_runtime_defaults() {
     let plan = bare::Pools::plan();
     let generic = &plan.pools()[0];
     assert_eq!(generic.name, "generic.global.default");
-    assert_eq!(generic.workers, defaults::WORKERS);
-    assert_eq!(
-        generic.call_timeout_ms,
-        Some(u64::try_from(defaults::CALL_TIMEOUT.as_millis()).unwrap())
-    );
+    assert_eq!(generic.options().workers, defaults::WORKERS);
+    assert_eq!(generic.options().call_timeout, defaults::CALL_TIMEOUT);
+    assert_eq!(generic.options().connect_timeout, defaults::CONNECT_TIMEOUT);
+    assert_eq!(generic.options().shared_depth, defaults::SHARED_DEPTH);
     assert_eq!(generic.strategy, "best_worker");
     assert_eq!(
         (
-            generic.max_worker_queue_len,
-            generic.overrun_warning_ms,
-            generic.max_overrun_warnings
+            generic.options().max_worker_queue_len,
+            generic.options().overrun_warning,
+            generic.options().max_overrun_warnings
         ),
         (None, None, None)
     );
@@ -649,7 +681,7 @@ async fn a_missing_environment_variable_names_pool_key_and_variable() {
     match &err {
         StartError::MissingEnv { pool, key, var } => {
             assert_eq!(
-                (pool.as_str(), *key, var.as_str()),
+                (pool.as_str(), key.as_str(), var.as_str()),
                 ("redis.global.cache", "host", "OP_TEST_UNSET_VAR")
             );
         }

@@ -18,36 +18,19 @@ use crate::worker::{self, OverrunReport};
 use crate::{Connector, Pool};
 
 /// The defaults of every pool option, as MongooseIM has them (`workers = 10`,
-/// `call_timeout = 5000`, …). The declaration layer (`pool-spec`) resolves a declaration's
-/// defaults per pool type; a test keeps the two in step.
+/// `call_timeout = 5000`, …), from pool-spec's option table (a declaration resolves them per
+/// pool type: `workers` is 20 for cassandra, `call_timeout` 60000 for rdbms).
 pub mod defaults {
-    use std::time::Duration;
+    pub use crate::settings::defaults::{
+        CALL_TIMEOUT, CONNECT_TIMEOUT, MAX_START_INTERVAL, SHARED_DEPTH, WORKERS,
+    };
 
-    /// `workers`.
-    pub const WORKERS: usize = 10;
-    /// `call_timeout`.
-    pub const CALL_TIMEOUT: Duration = Duration::from_millis(5000);
-    /// `max_start_interval`: the cap of the reconnect backoff.
-    pub const MAX_START_INTERVAL: Duration = Duration::from_secs(30);
-    /// How long one connection attempt (or check) may take.
-    pub const CONNECT_TIMEOUT: Duration = Duration::from_millis(5000);
     /// `max_worker_queue_len` for fire-and-forget jobs ([`crate::Pool::cast`]) when the pool
     /// sets none: queued jobs per worker.
     pub const CAST_QUEUE_LEN: usize = 1000;
-    /// How many callers `available_worker` puts on one connection in shared use before it
-    /// moves on to the next.
-    pub const SHARED_DEPTH: u32 = 16;
 }
 
-/// In which order callers waiting in a shared queue (`available_worker`) are served.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub enum QueueType {
-    /// Oldest first (worker_pool's default).
-    #[default]
-    Fifo,
-    /// Newest first.
-    Lifo,
-}
+pub use pool_spec::QueueType;
 
 /// Called on every overrun alert, besides the `tracing` warning.
 pub type OverrunHandler = Arc<dyn Fn(&OverrunReport) + Send + Sync>;
@@ -72,7 +55,7 @@ pub(crate) struct Config {
 impl Default for Config {
     fn default() -> Self {
         Config {
-            workers: defaults::WORKERS,
+            workers: defaults::WORKERS as usize,
             call_timeout: Some(defaults::CALL_TIMEOUT),
             queue_type: QueueType::Fifo,
             max_worker_queue_len: None,

@@ -1,29 +1,17 @@
 //! Starting the pools of a declaration (`#[outgoing_pools]`): the static description the
-//! macro generates ([`PoolSpec`]), resolving connection settings at start (environment
-//! variables, overrides), building the connector ([`FromSettings`]) and the pool.
-//!
-//! # Overriding a connection value at start
-//!
-//! Every connection value of a declared pool can be replaced at start without recompiling,
-//! in this order of precedence:
-//!
-//! 1. the `Pools` builder: `Pools::builder().set("rdbms.global.default", "password", secret)`;
-//! 2. an environment variable named
-//!    `OUTGOING_POOLS__<TYPE>__<HOST or GLOBAL>__<TAG>__<KEY>`, upper-cased, with every
-//!    character other than a letter or digit turned into `_`
-//!    (`OUTGOING_POOLS__RDBMS__GLOBAL__DEFAULT__PASSWORD`,
-//!    `OUTGOING_POOLS__REDIS__A_COM__DEFAULT__HOST`,
-//!    `OUTGOING_POOLS__RDBMS__GLOBAL__DEFAULT__TLS_CACERTFILE`);
-//! 3. the declaration's `env("NAME")` / `env("NAME", default = "…")`;
-//! 4. the declaration's literal value, or the option's default.
+//! macro generates ([`PoolSpec`]), overrides at start ([`Overrides`]), building the connector
+//! ([`FromSettings`]) and the pool. How a value is resolved and checked is in
+//! [`crate::settings`].
 
 use std::collections::HashMap;
 use std::fmt;
-use std::time::Duration;
+
+use pool_spec::{Driver, PoolType};
 
 use crate::error::PoolName;
+use crate::settings::{PoolOptions, Settings, keys};
 use crate::strategy::Strategy;
-use crate::{Pool, PoolBuilder, QueueType};
+use crate::{Pool, PoolBuilder};
 
 /// Why the pools of a declaration could not start. Every variant names the pool; `Debug`
 /// prints the whole cause on one line (so `fn main() -> Result<(), Box<dyn Error>>` shows it).
@@ -33,8 +21,8 @@ pub enum StartError {
     MissingEnv {
         /// The pool.
         pool: PoolName,
-        /// The connection key.
-        key: &'static str,
+        /// The key.
+        key: String,
         /// The variable.
         var: String,
     },
@@ -42,22 +30,26 @@ pub enum StartError {
     InvalidValue {
         /// The pool.
         pool: PoolName,
-        /// The connection key.
+        /// The key (`tls.<key>` for TLS keys).
         key: String,
         /// Where the value came from (`` the variable `X` ``, `the builder`).
         source_name: String,
-        /// The value (`"***"` for a secret).
-        value: String,
-        /// What the key takes.
-        expected: &'static str,
+        /// What is wrong and what would be valid (never the value of a secret).
+        problem: String,
     },
-    /// An override names a pool or key the declaration does not have.
-    UnknownOverride {
-        /// The pool named by the override.
-        pool: String,
-        /// The key named by the override.
+    /// A required key has no value.
+    MissingKey {
+        /// The pool.
+        pool: PoolName,
+        /// The key.
         key: String,
-        /// What is wrong.
+    },
+    /// An override (a builder `set` or an `OUTGOING_POOLS__…` variable) names a pool or key the
+    /// declaration does not have, or a key that cannot change at start.
+    UnknownOverride {
+        /// The override: `` `pool` `key` `` or `` the variable `NAME` ``.
+        target: String,
+        /// What is wrong, with "did you mean" when something is close.
         problem: String,
     },
     /// The connector for this pool type is not compiled in.
@@ -99,14 +91,13 @@ impl fmt::Display for StartError {
                 pool,
                 key,
                 source_name,
-                value,
-                expected,
-            } => write!(
-                f,
-                "pool `{pool}`: `{key}` from {source_name}: expected {expected}, got {value}"
-            ),
-            StartError::UnknownOverride { pool, key, problem } => {
-                write!(f, "override of `{pool}` `{key}`: {problem}")
+                problem,
+            } => write!(f, "pool `{pool}`: `{key}` from {source_name}: {problem}"),
+            StartError::MissingKey { pool, key } => {
+                write!(f, "pool `{pool}`: `{key}` is required and has no value")
+            }
+            StartError::UnknownOverride { target, problem } => {
+                write!(f, "override of {target}: {problem}")
             }
             StartError::ConnectorMissing {
                 pool,
@@ -159,32 +150,13 @@ pub enum Source {
     },
 }
 
-/// What kind of value a key takes, to parse text read at start.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Kind {
-    /// Decimal integer.
-    Int,
-    /// Any text.
-    Str,
-    /// `true` or `false`.
-    Bool,
-    /// Comma-separated strings.
-    List,
-    /// Comma-separated `host[:port]`.
-    Servers,
-}
-
-/// One connection setting of a declared pool.
+/// One declared setting of a pool (an option or a connection key).
 #[derive(Clone, Copy, Debug)]
 pub struct SettingSpec {
     /// The key, dotted for groups (`tls.cacertfile`, `auth.plain.username`).
     pub key: &'static str,
-    /// The kind of value it takes.
-    pub kind: Kind,
     /// Where the value comes from.
     pub source: Source,
-    /// Never printed (passwords).
-    pub secret: bool,
 }
 
 /// A declared pool, expanded and with every default resolved (generated by the macro).
@@ -192,8 +164,10 @@ pub struct SettingSpec {
 pub struct PoolSpec {
     /// `<type>.<host or global>.<tag>`, e.g. `"rdbms.global.default"`.
     pub name: &'static str,
-    /// The pool type (`rdbms`, `redis`, …).
-    pub pool_type: &'static str,
+    /// The pool type.
+    pub pool_type: PoolType,
+    /// The `rdbms` driver, if any.
+    pub driver: Option<Driver>,
     /// The host it serves, or `None` for a global pool.
     pub host: Option<&'static str>,
     /// The tag.
@@ -202,23 +176,49 @@ pub struct PoolSpec {
     pub connector: &'static str,
     /// The strategy's declaration name.
     pub strategy: &'static str,
-    /// `workers`.
-    pub workers: usize,
-    /// `call_timeout` in ms; `None` = infinity.
-    pub call_timeout_ms: Option<u64>,
-    /// `queue_type`.
-    pub queue_type: QueueType,
-    /// `max_worker_queue_len`.
-    pub max_worker_queue_len: Option<usize>,
-    /// `overrun_warning` in ms; `None` = infinity.
-    pub overrun_warning_ms: Option<u64>,
-    /// `max_overrun_warnings`; `None` = infinity.
-    pub max_overrun_warnings: Option<u64>,
-    /// The connection settings (TLS ones prefixed `tls.`).
+    /// The pool options that can change at start, defaults resolved (`workers`, …).
+    pub options: &'static [SettingSpec],
+    /// The connection settings (TLS ones prefixed `tls.`), defaults resolved.
     pub connection: &'static [SettingSpec],
 }
 
 impl PoolSpec {
+    /// The pool options as declared (defaults resolved), before anything set at start.
+    ///
+    /// ```
+    /// # use pool_runtime::declared::{PoolSpec, SettingSpec, Source};
+    /// # use pool_runtime::settings::PoolType;
+    /// let spec = PoolSpec {
+    ///     name: "generic.global.default",
+    ///     pool_type: PoolType::Generic,
+    ///     driver: None,
+    ///     host: None,
+    ///     tag: "default",
+    ///     connector: "Generic",
+    ///     strategy: "best_worker",
+    ///     options: &[SettingSpec { key: "workers", source: Source::Int(4) }],
+    ///     connection: &[],
+    /// };
+    /// assert_eq!(spec.options().workers, 4);
+    /// ```
+    pub fn options(&self) -> PoolOptions {
+        Settings::declared_options(self).expect("the macro checked the declared pool options")
+    }
+
+    /// The declared setting `key` (a pool option or a connection key, `tls.<key>` for TLS).
+    pub fn setting(&self, key: &str) -> Option<&'static SettingSpec> {
+        self.options
+            .iter()
+            .chain(self.connection)
+            .find(|s| s.key == key)
+    }
+
+    /// Whether `key` is a secret (printed as `***`).
+    pub fn is_secret(&self, key: &str) -> bool {
+        crate::settings::rows(self.pool_type, self.driver)
+            .any(|d| d.secret && crate::settings::full_key(d) == key)
+    }
+
     /// The environment variable that overrides `key` of this pool (see the module docs).
     pub fn override_var(&self, key: &str) -> String {
         let part = |s: &str| -> String {
@@ -234,7 +234,7 @@ impl PoolSpec {
         };
         format!(
             "OUTGOING_POOLS__{}__{}__{}__{}",
-            part(self.pool_type),
+            part(self.pool_type.name()),
             part(self.host.unwrap_or("global")),
             part(self.tag),
             part(key)
@@ -243,16 +243,18 @@ impl PoolSpec {
 }
 
 impl fmt::Display for PoolSpec {
-    /// One line: name, strategy, workers, then the connection with secrets redacted.
+    /// One line: name, connector, strategy, every pool option, then the connection with
+    /// secrets redacted.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(
             f,
-            "{:<28} {:<8} {:<22} workers={:<3}",
-            self.name, self.connector, self.strategy, self.workers
+            "{:<28} {:<8} {:<22}",
+            self.name, self.connector, self.strategy
         )?;
-        for s in self.connection {
+        for s in self.options.iter().chain(self.connection) {
+            let secret = self.is_secret(s.key);
             write!(f, " {}=", s.key)?;
-            match (s.secret, s.source) {
+            match (secret, s.source) {
                 (_, Source::Env { var, .. }) => write!(f, "env({var})")?,
                 (true, _) => f.write_str("***")?,
                 (false, Source::Int(i)) => write!(f, "{i}")?,
@@ -263,127 +265,6 @@ impl fmt::Display for PoolSpec {
             }
         }
         Ok(())
-    }
-}
-
-/// A resolved connection value.
-#[derive(Clone, PartialEq, Eq)]
-pub enum Value {
-    /// An integer.
-    Int(i64),
-    /// A string.
-    Str(String),
-    /// A boolean.
-    Bool(bool),
-    /// A list of strings.
-    List(Vec<String>),
-    /// `host:port` servers.
-    Servers(Vec<(String, u16)>),
-}
-
-impl fmt::Debug for Value {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Value::Int(i) => write!(f, "{i}"),
-            Value::Str(s) => write!(f, "{s:?}"),
-            Value::Bool(b) => write!(f, "{b}"),
-            Value::List(l) => write!(f, "{l:?}"),
-            Value::Servers(l) => write!(f, "{l:?}"),
-        }
-    }
-}
-
-/// A pool's connection settings, resolved at start: what a connector is built from.
-pub struct Settings {
-    pool: PoolName,
-    values: Vec<(&'static str, Value, bool)>,
-}
-
-impl fmt::Debug for Settings {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let mut m = f.debug_map();
-        for (k, v, secret) in &self.values {
-            if *secret {
-                m.entry(k, &"***");
-            } else {
-                m.entry(k, v);
-            }
-        }
-        m.finish()
-    }
-}
-
-impl Settings {
-    /// Settings from explicit values (for tests and hand-built pools).
-    pub fn new(pool: impl Into<PoolName>, values: Vec<(&'static str, Value)>) -> Self {
-        Settings {
-            pool: pool.into(),
-            values: values.into_iter().map(|(k, v)| (k, v, false)).collect(),
-        }
-    }
-
-    /// The pool these settings are for.
-    pub fn pool(&self) -> &PoolName {
-        &self.pool
-    }
-
-    /// The value of `key`, if declared or defaulted.
-    pub fn get(&self, key: &str) -> Option<&Value> {
-        self.values
-            .iter()
-            .find(|(k, ..)| *k == key)
-            .map(|(_, v, _)| v)
-    }
-
-    /// `key` as a string, if set.
-    pub fn str(&self, key: &str) -> Option<&str> {
-        match self.get(key) {
-            Some(Value::Str(s)) => Some(s),
-            _ => None,
-        }
-    }
-
-    /// `key` as an integer, if set.
-    pub fn int(&self, key: &str) -> Option<i64> {
-        match self.get(key) {
-            Some(Value::Int(i)) => Some(*i),
-            _ => None,
-        }
-    }
-
-    /// `key` as a boolean, if set.
-    pub fn bool(&self, key: &str) -> Option<bool> {
-        match self.get(key) {
-            Some(Value::Bool(b)) => Some(*b),
-            _ => None,
-        }
-    }
-
-    /// `key` as a list, if set.
-    pub fn list(&self, key: &str) -> Option<&[String]> {
-        match self.get(key) {
-            Some(Value::List(l)) => Some(l),
-            _ => None,
-        }
-    }
-
-    /// Whether any `tls.*` key is set (a `tls(...)` section was declared).
-    pub fn has_tls(&self) -> bool {
-        self.values.iter().any(|(k, ..)| k.starts_with("tls."))
-    }
-
-    /// A required string, or a [`StartError::Settings`] naming it.
-    pub fn require_str(&self, key: &str) -> Result<&str, StartError> {
-        self.str(key)
-            .ok_or_else(|| self.error(format!("`{key}` is required")))
-    }
-
-    /// A [`StartError::Settings`] for this pool.
-    pub fn error(&self, message: impl Into<String>) -> StartError {
-        StartError::Settings {
-            pool: self.pool.clone(),
-            message: message.into(),
-        }
     }
 }
 
@@ -429,127 +310,147 @@ impl Overrides {
         self.values.insert((pool.into(), key.into()), value.into());
     }
 
-    /// Checks that every override names a declared pool and key.
+    /// The override of `key` of the pool named `pool`.
+    pub(crate) fn get(&self, pool: &str, key: &str) -> Option<&str> {
+        self.values
+            .get(&(pool.to_owned(), key.to_owned()))
+            .map(String::as_str)
+    }
+
+    /// Checks that every override, and every `OUTGOING_POOLS__…` variable of the process,
+    /// names a declared pool and a key that can be set at start.
+    ///
+    /// # Errors
+    ///
+    /// The first that does not, with "did you mean" when a pool, key or variable is close.
     pub fn check(&self, specs: &[PoolSpec]) -> Result<(), StartError> {
-        for (pool, key) in self.values.keys() {
+        self.check_with(
+            specs,
+            std::env::vars_os().filter_map(|(k, _)| k.into_string().ok()),
+        )
+    }
+
+    pub(crate) fn check_with(
+        &self,
+        specs: &[PoolSpec],
+        vars: impl Iterator<Item = String>,
+    ) -> Result<(), StartError> {
+        let mut keys = self.values.keys().collect::<Vec<_>>();
+        keys.sort();
+        for (pool, key) in keys {
+            let target = format!("`{pool}` `{key}`");
             let Some(spec) = specs.iter().find(|s| s.name == pool) else {
-                let known: Vec<_> = specs.iter().map(|s| s.name).collect();
+                let names: Vec<&str> = specs.iter().map(|s| s.name).collect();
                 return Err(StartError::UnknownOverride {
-                    pool: pool.clone(),
-                    key: key.clone(),
-                    problem: format!("no such pool; declared pools are {known:?}"),
+                    target,
+                    problem: format!("no such pool{}", pool_spec::hint(pool, &names)),
                 });
             };
-            if !spec.connection.iter().any(|s| s.key == key) {
-                let keys: Vec<_> = spec.connection.iter().map(|s| s.key).collect();
-                return Err(StartError::UnknownOverride {
-                    pool: pool.clone(),
-                    key: key.clone(),
-                    problem: format!("no such connection key; this pool has {keys:?}"),
-                });
+            let rows: Vec<_> = crate::settings::rows(spec.pool_type, spec.driver).collect();
+            match rows.iter().find(|d| crate::settings::full_key(d) == *key) {
+                Some(d) if d.fixed.is_some() => {
+                    return Err(StartError::UnknownOverride {
+                        target,
+                        problem: crate::settings::fixed_problem(d),
+                    });
+                }
+                Some(_) => {}
+                None => {
+                    return Err(StartError::UnknownOverride {
+                        target,
+                        problem: crate::settings::unknown_key(spec.pool_type, spec.driver, key),
+                    });
+                }
+            }
+        }
+        let mut known: Vec<(String, &'static pool_spec::OptionDesc)> = Vec::new();
+        for spec in specs {
+            for d in crate::settings::rows(spec.pool_type, spec.driver) {
+                known.push((spec.override_var(&crate::settings::full_key(d)), d));
+            }
+        }
+        let mut vars: Vec<String> = vars.filter(|v| v.starts_with(OVERRIDE_PREFIX)).collect();
+        vars.sort();
+        for var in vars {
+            let target = format!("the variable `{var}`");
+            match known.iter().find(|(name, _)| *name == var) {
+                Some((_, d)) if d.fixed.is_some() => {
+                    return Err(StartError::UnknownOverride {
+                        target,
+                        problem: crate::settings::fixed_problem(d),
+                    });
+                }
+                Some(_) => {}
+                None => {
+                    if let Some(problem) = unknown_variable(specs, &known, &var) {
+                        return Err(StartError::UnknownOverride { target, problem });
+                    }
+                }
             }
         }
         Ok(())
     }
 }
 
-/// Resolves a pool's connection settings (see the module docs for the order).
-pub fn resolve(spec: &PoolSpec, overrides: &Overrides) -> Result<Settings, StartError> {
-    resolve_with(spec, overrides, |var| std::env::var(var).ok())
-}
+/// Every override variable starts with this.
+const OVERRIDE_PREFIX: &str = "OUTGOING_POOLS__";
 
-fn resolve_with(
-    spec: &PoolSpec,
-    overrides: &Overrides,
-    env: impl Fn(&str) -> Option<String>,
-) -> Result<Settings, StartError> {
-    let pool = PoolName::from(spec.name);
-    let mut values = Vec::with_capacity(spec.connection.len());
-    for s in spec.connection {
-        let text = |source_name: String, text: String| {
-            parse(s.kind, &text).ok_or_else(|| StartError::InvalidValue {
-                pool: pool.clone(),
-                key: s.key.to_string(),
-                source_name,
-                value: if s.secret {
-                    "***".into()
-                } else {
-                    format!("{text:?}")
-                },
-                expected: expected(s.kind),
-            })
-        };
-        let over_var = spec.override_var(s.key);
-        let value = if let Some(v) = overrides
-            .values
-            .get(&(spec.name.to_string(), s.key.to_string()))
-        {
-            text("the builder".into(), v.clone())?
-        } else if let Some(v) = env(&over_var) {
-            text(format!("the variable `{over_var}`"), v)?
-        } else {
-            match s.source {
-                Source::Int(i) => Value::Int(i),
-                Source::Str(v) => Value::Str(v.into()),
-                Source::Bool(b) => Value::Bool(b),
-                Source::List(l) => Value::List(l.iter().map(|s| s.to_string()).collect()),
-                Source::Servers(l) => {
-                    Value::Servers(l.iter().map(|(h, p)| (h.to_string(), *p)).collect())
-                }
-                Source::Env { var, default } => match (env(var), default) {
-                    (Some(v), _) => text(format!("the variable `{var}`"), v)?,
-                    (None, Some(d)) => text(format!("the default of `{var}`"), d.into())?,
-                    (None, None) => {
-                        return Err(StartError::MissingEnv {
-                            pool: pool.clone(),
-                            key: s.key,
-                            var: var.into(),
-                        });
-                    }
-                },
-            }
-        };
-        values.push((s.key, value, s.secret));
+/// What is wrong with an `OUTGOING_POOLS__…` variable that is none of the declaration's, or
+/// `None` when it may be another declaration's: a process can hold several, and each checks
+/// the variables of its own pools. A variable is this declaration's when it names one of its
+/// pools (then its key must be one of that pool's), or a pool of one of its types within a
+/// typo of one of its pools.
+fn unknown_variable(
+    specs: &[PoolSpec],
+    known: &[(String, &'static pool_spec::OptionDesc)],
+    var: &str,
+) -> Option<String> {
+    // `closest` compares lowercase names.
+    let close_among = |names: Vec<String>, input: &str| {
+        let lower: Vec<String> = names.iter().map(|n| n.to_ascii_lowercase()).collect();
+        let refs: Vec<&str> = lower.iter().map(String::as_str).collect();
+        pool_spec::closest(input, &refs).map(str::to_ascii_uppercase)
+    };
+    let pool_prefix = |spec: &PoolSpec| spec.override_var("");
+    if let Some(spec) = specs.iter().find(|s| var.starts_with(&pool_prefix(s))) {
+        let names = known
+            .iter()
+            .filter(|(n, _)| n.starts_with(&pool_prefix(spec)))
+            .map(|(n, _)| n.clone())
+            .collect();
+        return Some(match close_among(names, var) {
+            Some(close) => format!(
+                "pool `{}` has no such key; did you mean `{close}`?",
+                spec.name
+            ),
+            None => format!("pool `{}` has no such key", spec.name),
+        });
     }
-    Ok(Settings { pool, values })
-}
-
-fn expected(kind: Kind) -> &'static str {
-    match kind {
-        Kind::Int => "an integer",
-        Kind::Str => "a string",
-        Kind::Bool => "`true` or `false`",
-        Kind::List => "a comma-separated list",
-        Kind::Servers => "a comma-separated list of `host[:port]`",
+    let rest = var.strip_prefix(OVERRIDE_PREFIX)?;
+    let (pool_type, _) = rest.split_once("__")?;
+    let ours: Vec<&PoolSpec> = specs
+        .iter()
+        .filter(|s| s.pool_type.name().eq_ignore_ascii_case(pool_type))
+        .collect();
+    if ours.is_empty() {
+        return None;
     }
-}
-
-/// Parses text read at start, with the same rules as `pool-spec`'s `OptionDesc::parse_text`.
-fn parse(kind: Kind, text: &str) -> Option<Value> {
-    let items = || text.split(',').map(str::trim).filter(|s| !s.is_empty());
-    Some(match kind {
-        Kind::Int => Value::Int(text.trim().parse().ok()?),
-        Kind::Str => Value::Str(text.to_string()),
-        Kind::Bool => Value::Bool(match text.trim() {
-            "true" => true,
-            "false" => false,
-            _ => return None,
-        }),
-        Kind::List => Value::List(items().map(String::from).collect()),
-        Kind::Servers => Value::Servers(
-            items()
-                .map(|s| match s.rsplit_once(':') {
-                    Some((h, p)) => p.parse().ok().map(|p| (h.to_string(), p)),
-                    None => Some((s.to_string(), 0)),
-                })
-                .collect::<Option<_>>()?,
-        ),
-    })
+    let names = ours
+        .iter()
+        .flat_map(|spec| {
+            known
+                .iter()
+                .filter(|(n, _)| n.starts_with(&pool_prefix(spec)))
+                .map(|(n, _)| n.clone())
+        })
+        .collect();
+    close_among(names, var)
+        .map(|close| format!("it names no declared pool; did you mean `{close}`?"))
 }
 
 /// Starts one declared pool: resolves its settings, builds its connector and the pool.
 /// `connection` keys that are pool behaviours in this runtime (`keepalive_interval`,
-/// `max_start_interval`, both in seconds) configure the pool, whatever the type.
+/// `max_start_interval`) configure the pool, whatever the type.
 pub async fn start_pool<C, S>(
     spec: &PoolSpec,
     overrides: &Overrides,
@@ -558,30 +459,30 @@ where
     C: FromSettings,
     S: Strategy,
 {
-    let settings = resolve(spec, overrides)?;
+    let settings = Settings::resolve(spec, overrides)?;
+    let options = PoolOptions::from_settings(&settings)?;
     let connector = C::from_settings(&settings)?;
     let mut b = Pool::<C, S>::builder(connector)
         .name(spec.name)
-        .workers(spec.workers)
-        .queue_type(spec.queue_type);
-    b = match spec.call_timeout_ms {
-        Some(ms) => b.call_timeout(Duration::from_millis(ms)),
-        None => b.no_call_timeout(),
-    };
-    if let Some(n) = spec.max_worker_queue_len {
-        b = b.max_worker_queue_len(n);
+        .workers(options.workers as usize)
+        .call_timeout(options.call_timeout)
+        .queue_type(options.queue_type)
+        .connect_timeout(options.connect_timeout)
+        .shared_depth(options.shared_depth);
+    if let Some(n) = options.max_worker_queue_len {
+        b = b.max_worker_queue_len(n as usize);
     }
-    if let Some(ms) = spec.overrun_warning_ms {
-        b = b.overrun_warning(Duration::from_millis(ms));
+    if let Some(after) = options.overrun_warning {
+        b = b.overrun_warning(after);
     }
-    if let Some(n) = spec.max_overrun_warnings {
-        b = b.max_overrun_warnings(n);
+    if let Some(n) = options.max_overrun_warnings {
+        b = b.max_overrun_warnings(n.into());
     }
-    if let Some(s) = settings.int("keepalive_interval") {
-        b = b.keepalive_interval(Duration::from_secs(s.max(1) as u64));
+    if let Some(every) = settings.opt(keys::KEEPALIVE_INTERVAL)? {
+        b = b.keepalive_interval(every);
     }
-    if let Some(s) = settings.int("max_start_interval") {
-        b = b.max_start_interval(Duration::from_secs(s.max(1) as u64));
+    if let Some(cap) = settings.opt(keys::MAX_START_INTERVAL)? {
+        b = b.max_start_interval(cap);
     }
     C::tune(b).build().await.map_err(|e| StartError::Pool {
         pool: PoolName::from(spec.name),
@@ -687,7 +588,7 @@ macro_rules! missing_connector {
         }
 
         impl $crate::declared::FromSettings for $name {
-            fn from_settings(settings: &$crate::declared::Settings) -> Result<Self, $crate::declared::StartError> {
+            fn from_settings(settings: &$crate::settings::Settings) -> Result<Self, $crate::declared::StartError> {
                 Err($crate::declared::StartError::ConnectorMissing {
                     pool: settings.pool().clone(),
                     pool_type: $pool_type,
@@ -698,177 +599,3 @@ macro_rules! missing_connector {
     };
 }
 pub(crate) use missing_connector;
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    const SPEC: PoolSpec = PoolSpec {
-        name: "rdbms.global.default",
-        pool_type: "rdbms",
-        host: None,
-        tag: "default",
-        connector: "Pgsql",
-        strategy: "best_worker",
-        workers: 5,
-        call_timeout_ms: Some(60000),
-        queue_type: QueueType::Fifo,
-        max_worker_queue_len: None,
-        overrun_warning_ms: None,
-        max_overrun_warnings: None,
-        connection: &[
-            SettingSpec {
-                key: "host",
-                kind: Kind::Str,
-                source: Source::Str("localhost"),
-                secret: false,
-            },
-            SettingSpec {
-                key: "port",
-                kind: Kind::Int,
-                source: Source::Int(5432),
-                secret: false,
-            },
-            SettingSpec {
-                key: "password",
-                kind: Kind::Str,
-                source: Source::Env {
-                    var: "DB_PASSWORD",
-                    default: None,
-                },
-                secret: true,
-            },
-            SettingSpec {
-                key: "tls.cacertfile",
-                kind: Kind::Str,
-                source: Source::Env {
-                    var: "CA",
-                    default: Some("certs/ca.pem"),
-                },
-                secret: false,
-            },
-        ],
-    };
-
-    fn env(pairs: &'static [(&'static str, &'static str)]) -> impl Fn(&str) -> Option<String> {
-        move |k| {
-            pairs
-                .iter()
-                .find(|(n, _)| *n == k)
-                .map(|(_, v)| v.to_string())
-        }
-    }
-
-    #[test]
-    fn override_variable_names() {
-        assert_eq!(
-            SPEC.override_var("password"),
-            "OUTGOING_POOLS__RDBMS__GLOBAL__DEFAULT__PASSWORD"
-        );
-        let host = PoolSpec {
-            host: Some("a.com"),
-            ..SPEC
-        };
-        assert_eq!(
-            host.override_var("tls.cacertfile"),
-            "OUTGOING_POOLS__RDBMS__A_COM__DEFAULT__TLS_CACERTFILE"
-        );
-    }
-
-    #[test]
-    fn env_values_are_read_at_start_with_defaults() {
-        let s = resolve_with(&SPEC, &Overrides::default(), env(&[("DB_PASSWORD", "pw")])).unwrap();
-        assert_eq!(s.str("password"), Some("pw"));
-        assert_eq!(s.str("tls.cacertfile"), Some("certs/ca.pem"));
-        assert_eq!(s.int("port"), Some(5432));
-        assert!(s.has_tls());
-        assert_eq!(
-            format!("{s:?}"),
-            r#"{"host": "localhost", "port": 5432, "password": "***", "tls.cacertfile": "certs/ca.pem"}"#
-        );
-    }
-
-    #[test]
-    fn a_missing_variable_names_the_pool_the_key_and_the_variable() {
-        let err = resolve_with(&SPEC, &Overrides::default(), env(&[])).unwrap_err();
-        assert_eq!(
-            err.to_string(),
-            "pool `rdbms.global.default`: `password` reads the environment variable `DB_PASSWORD`, which is not set"
-        );
-    }
-
-    #[test]
-    fn overrides_win_over_variables_and_declarations() {
-        let vars = env(&[
-            ("DB_PASSWORD", "pw"),
-            ("OUTGOING_POOLS__RDBMS__GLOBAL__DEFAULT__PORT", "6432"),
-            ("OUTGOING_POOLS__RDBMS__GLOBAL__DEFAULT__HOST", "db1"),
-        ]);
-        let mut o = Overrides::default();
-        o.set("rdbms.global.default", "host", "db2");
-        let s = resolve_with(&SPEC, &o, vars).unwrap();
-        assert_eq!((s.str("host"), s.int("port")), (Some("db2"), Some(6432)));
-    }
-
-    #[test]
-    fn bad_values_are_start_errors_without_leaking_secrets() {
-        let vars = env(&[
-            ("DB_PASSWORD", "pw"),
-            ("OUTGOING_POOLS__RDBMS__GLOBAL__DEFAULT__PORT", "x"),
-        ]);
-        let err = resolve_with(&SPEC, &Overrides::default(), vars).unwrap_err();
-        assert_eq!(
-            err.to_string(),
-            "pool `rdbms.global.default`: `port` from the variable `OUTGOING_POOLS__RDBMS__GLOBAL__DEFAULT__PORT`: expected an integer, got \"x\""
-        );
-        let mut o = Overrides::default();
-        o.set("rdbms.global.default", "password", "s3cret");
-        let secret = PoolSpec {
-            connection: &[SettingSpec {
-                key: "password",
-                kind: Kind::Int,
-                source: Source::Int(1),
-                secret: true,
-            }],
-            ..SPEC
-        };
-        let err = resolve_with(&secret, &o, env(&[])).unwrap_err();
-        assert!(!err.to_string().contains("s3cret"), "{err}");
-    }
-
-    #[test]
-    fn unknown_overrides_are_refused() {
-        let mut o = Overrides::default();
-        o.set("rdbms.global.defualt", "host", "x");
-        let err = o.check(&[SPEC]).unwrap_err();
-        assert!(
-            err.to_string()
-                .starts_with("override of `rdbms.global.defualt` `host`: no such pool"),
-            "{err}"
-        );
-        let mut o = Overrides::default();
-        o.set("rdbms.global.default", "hots", "x");
-        assert!(
-            o.check(&[SPEC])
-                .unwrap_err()
-                .to_string()
-                .contains("no such connection key")
-        );
-    }
-
-    #[test]
-    fn plan_lines_redact_secrets() {
-        let line = SPEC.to_string();
-        assert!(line.contains("password=env(DB_PASSWORD)"), "{line}");
-        let lit = PoolSpec {
-            connection: &[SettingSpec {
-                key: "password",
-                kind: Kind::Str,
-                source: Source::Str("hunter2"),
-                secret: true,
-            }],
-            ..SPEC
-        };
-        assert!(!lit.to_string().contains("hunter2"));
-    }
-}

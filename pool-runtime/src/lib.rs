@@ -59,6 +59,7 @@ pub mod declared;
 mod error;
 pub mod metrics;
 mod pool;
+pub mod settings;
 mod shared;
 mod strategy;
 mod worker;

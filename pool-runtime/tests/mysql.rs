@@ -11,9 +11,10 @@ use std::time::{Duration, Instant};
 use pool_runtime::connectors::mysql::Mysql;
 use pool_runtime::connectors::mysql::mysql_async::prelude::*;
 use pool_runtime::connectors::mysql::mysql_async::{self, TxOpts};
-use pool_runtime::declared::{FromSettings, Settings, Value};
+use pool_runtime::declared::FromSettings;
+use pool_runtime::settings::{Settings, keys};
 use pool_runtime::{AvailableWorker, Error, ManageConnection, Pool};
-use test_support::{MYSQL, MYSQL_TLS, Sql, TLS, lock_shared, require};
+use test_support::{MYSQL, MYSQL_TLS, Sql, TLS, kit, lock_shared, require};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 
@@ -22,26 +23,19 @@ use tokio::net::{TcpListener, TcpStream};
 type MyPool = Pool<Mysql, AvailableWorker>;
 type MyError = Error<mysql_async::Error>;
 
-fn s(v: &str) -> Value {
-    Value::Str(v.to_string())
+/// A value's text form, as `Settings::builder` takes it.
+fn s(v: impl ToString) -> String {
+    v.to_string()
 }
 
-/// The declared settings of a pool on `sql`, plus `extra`.
-fn settings(sql: &Sql, extra: Vec<(&'static str, Value)>) -> Settings {
-    let mut v = vec![
-        ("driver", s("mysql")),
-        ("host", s(&sql.host)),
-        ("port", Value::Int(sql.port.into())),
-        ("database", s(&sql.db)),
-        ("username", s(&sql.user)),
-        ("password", s(&sql.password)),
-        ("query_timeout", Value::Int(5000)),
-    ];
-    for (k, val) in extra {
-        v.retain(|(key, _)| *key != k);
-        v.push((k, val));
+/// The declared settings of a pool on `sql`, plus `extra` (text values, checked as declared
+/// ones are).
+fn settings(sql: &Sql, extra: Vec<(&str, String)>) -> Settings {
+    let mut b = kit::sql(sql).set(keys::QUERY_TIMEOUT, 5000);
+    for (k, v) in extra {
+        b = b.set(k, v);
     }
-    Settings::new("rdbms.global.default", v)
+    b.build().expect("valid settings")
 }
 
 async fn start(settings: &Settings, workers: usize) -> Result<MyPool, MyError> {
@@ -222,7 +216,7 @@ async fn what_a_guard_leaves_half_done_never_reaches_the_next_caller() {
 
     // 1b. The same after the server aborted the statement (query_timeout): the next caller gets
     //     its own result, not the earlier statement's error.
-    let short = start(&settings(&my, vec![("query_timeout", Value::Int(200))]), 1)
+    let short = start(&settings(&my, vec![("query_timeout", s(200))]), 1)
         .await
         .unwrap();
     {
@@ -320,7 +314,7 @@ async fn a_wrong_password_is_a_clear_error_at_once() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn query_timeout_aborts_a_slow_statement_and_keeps_the_connection() {
     let my = require(MYSQL);
-    let pool = start(&settings(&my, vec![("query_timeout", Value::Int(200))]), 1)
+    let pool = start(&settings(&my, vec![("query_timeout", s(200))]), 1)
         .await
         .unwrap();
     let id = connection_id(&pool).await;
@@ -357,7 +351,7 @@ async fn query_timeout_aborts_a_slow_statement_and_keeps_the_connection() {
 async fn call_timeout_abandons_a_slow_call_and_replaces_its_connection() {
     let my = require(MYSQL);
     let connector =
-        Mysql::from_settings(&settings(&my, vec![("query_timeout", Value::Int(10_000))])).unwrap();
+        Mysql::from_settings(&settings(&my, vec![("query_timeout", s(10_000))])).unwrap();
     let pool: MyPool = Pool::builder(connector)
         .workers(1)
         .call_timeout(Duration::from_millis(300))
@@ -443,12 +437,12 @@ async fn keepalive_replaces_killed_idle_connections_before_anyone_uses_them() {
 async fn the_check_is_bounded_by_query_timeout() {
     let my = require(MYSQL);
     let proxy = Proxy::start(my.addr()).await;
-    let mut st = settings(&my, vec![("query_timeout", Value::Int(300))]);
-    st = with(
-        st,
+    let st = settings(
+        &my,
         vec![
+            ("query_timeout", s(300)),
             ("host", s("127.0.0.1")),
-            ("port", Value::Int(proxy.port().into())),
+            ("port", s(proxy.port())),
         ],
     );
     let pool = start(&st, 1).await.unwrap();
@@ -467,30 +461,6 @@ async fn the_check_is_bounded_by_query_timeout() {
     // The abandoned ping left the connection marked: it is replaced when the guard drops.
     assert!(pool.connector().has_broken(&mut conn));
     proxy.pause(false);
-}
-
-fn with(settings: Settings, extra: Vec<(&'static str, Value)>) -> Settings {
-    let mut v: Vec<(&'static str, Value)> = [
-        "driver",
-        "host",
-        "port",
-        "database",
-        "username",
-        "password",
-        "query_timeout",
-        "tls.verify_mode",
-        "tls.cacertfile",
-        "tls.server_name_indication.enabled",
-        "tls.server_name_indication.host",
-    ]
-    .into_iter()
-    .filter_map(|k| settings.get(k).map(|v| (k, v.clone())))
-    .collect();
-    for (k, val) in extra {
-        v.retain(|(key, _)| *key != k);
-        v.push((k, val));
-    }
-    Settings::new("rdbms.global.default", v)
 }
 
 // ---- TLS, on the throwaway server (3307)
@@ -538,8 +508,8 @@ async fn tls_with_the_right_ca() {
         &my,
         vec![
             ("tls.cacertfile", s(&ca)),
-            ("tls.certfile", s(&tls.cert.display().to_string())),
-            ("tls.keyfile", s(&tls.key.display().to_string())),
+            ("tls.certfile", s(tls.cert.display())),
+            ("tls.keyfile", s(tls.key.display())),
         ],
     );
     let msg = start(&st, 1)
@@ -558,10 +528,7 @@ async fn tls_with_the_wrong_ca_fails_clearly() {
     let tls = require(TLS);
     let _shared = lock_shared(MYSQL_TLS);
     let started = Instant::now();
-    let st = settings(
-        &my,
-        vec![("tls.cacertfile", s(&tls.wrong_ca.display().to_string()))],
-    );
+    let st = settings(&my, vec![("tls.cacertfile", s(tls.wrong_ca.display()))]);
     let err = start(&st, 2).await.unwrap_err();
     let msg = format!("{err:?}");
     println!("wrong CA: {msg} ({:?})", started.elapsed());
@@ -574,7 +541,7 @@ async fn tls_with_the_wrong_ca_fails_clearly() {
     let st = settings(
         &my,
         vec![
-            ("tls.cacertfile", s(&tls.ca.display().to_string())),
+            ("tls.cacertfile", s(tls.ca.display())),
             ("tls.server_name_indication.host", s("wrong.example")),
         ],
     );
@@ -598,7 +565,7 @@ async fn tls_verify_mode_none_accepts_any_certificate() {
         &my,
         vec![
             ("tls.verify_mode", s("none")),
-            ("tls.cacertfile", s(&tls.wrong_ca.display().to_string())),
+            ("tls.cacertfile", s(tls.wrong_ca.display())),
         ],
     );
     let pool = start(&st, 1).await.unwrap();
@@ -615,10 +582,10 @@ async fn tls_sni_off_as_in_the_seed_example() {
     let _shared = lock_shared(MYSQL_TLS);
     let proxy = Proxy::start(my.addr()).await;
     let ca = tls.ca.display().to_string();
-    let at_proxy = |extra: Vec<(&'static str, Value)>| {
+    let at_proxy = |extra: Vec<(&'static str, String)>| {
         let mut v = vec![
             ("host", s("localhost")),
-            ("port", Value::Int(proxy.port().into())),
+            ("port", s(proxy.port())),
             ("tls.verify_mode", s("peer")),
             ("tls.cacertfile", s(&ca)),
         ];
@@ -632,10 +599,7 @@ async fn tls_sni_off_as_in_the_seed_example() {
     assert_eq!(proxy.take_sni(), [Some("localhost".to_string())]);
 
     // The seed's example: no SNI, TLS verified against the CA.
-    let seed = at_proxy(vec![(
-        "tls.server_name_indication.enabled",
-        Value::Bool(false),
-    )]);
+    let seed = at_proxy(vec![("tls.server_name_indication.enabled", s(false))]);
     let pool = start(&seed, 1).await.unwrap();
     let v = ssl_version(&pool).await;
     assert!(v.starts_with("TLSv1."), "{v:?}");
@@ -646,9 +610,9 @@ async fn tls_sni_off_as_in_the_seed_example() {
         &my,
         vec![
             ("host", s("localhost")),
-            ("port", Value::Int(proxy.port().into())),
-            ("tls.cacertfile", s(&tls.wrong_ca.display().to_string())),
-            ("tls.server_name_indication.enabled", Value::Bool(false)),
+            ("port", s(proxy.port())),
+            ("tls.cacertfile", s(tls.wrong_ca.display())),
+            ("tls.server_name_indication.enabled", s(false)),
         ],
     );
     let msg = start(&wrong, 1)

@@ -11,9 +11,10 @@ use std::time::{Duration, Instant};
 
 use pool_runtime::connectors::mysql::Mysql;
 use pool_runtime::connectors::mysql::mysql_async::{self, prelude::*};
-use pool_runtime::declared::{FromSettings, Settings, Value};
+use pool_runtime::declared::FromSettings;
+use pool_runtime::settings::keys;
 use pool_runtime::{BestWorker, Pool};
-use test_support::{MYSQL_TLS, Sql, lock_exclusive, require};
+use test_support::{MYSQL_TLS, Sql, kit, lock_exclusive, require};
 
 const WORKERS: usize = 4;
 const TASKS: usize = 8;
@@ -45,17 +46,7 @@ async fn pool(my: &Sql, max_start_interval: Duration) -> MyPool {
 
 /// `WORKERS` workers on the throwaway server.
 fn builder(my: &Sql) -> pool_runtime::PoolBuilder<Mysql, BestWorker> {
-    let settings = Settings::new(
-        "rdbms.global.default",
-        vec![
-            ("host", Value::Str(my.host.clone())),
-            ("port", Value::Int(my.port.into())),
-            ("database", Value::Str(my.db.clone())),
-            ("username", Value::Str(my.user.clone())),
-            ("password", Value::Str(my.password.clone())),
-            ("query_timeout", Value::Int(5000)),
-        ],
-    );
+    let settings = kit::sql(my).set(keys::QUERY_TIMEOUT, 5000).build().unwrap();
     Pool::builder(Mysql::from_settings(&settings).unwrap())
         .name("rdbms.global.default")
         .workers(WORKERS)

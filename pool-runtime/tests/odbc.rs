@@ -9,21 +9,18 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use pool_runtime::connectors::odbc::{Odbc, OdbcConnection, OdbcError, Rows, odbc_api};
-use pool_runtime::declared::{FromSettings, Settings, Value};
+use pool_runtime::declared::FromSettings;
+use pool_runtime::settings::{Settings, keys};
 use pool_runtime::{BestWorker, Error, ManageConnection, Pool};
-use test_support::{ODBC, require};
+use test_support::{ODBC, kit, require};
 
 type OdbcPool = Pool<Odbc, BestWorker>;
 
 fn settings(connection_string: &str, query_timeout_ms: i64) -> Settings {
-    Settings::new(
-        "rdbms.global.default",
-        vec![
-            ("driver", Value::Str("odbc".into())),
-            ("settings", Value::Str(connection_string.into())),
-            ("query_timeout", Value::Int(query_timeout_ms)),
-        ],
-    )
+    kit::odbc(connection_string)
+        .set(keys::QUERY_TIMEOUT, query_timeout_ms)
+        .build()
+        .expect("valid settings")
 }
 
 async fn start(connection_string: &str, workers: usize) -> OdbcPool {

@@ -12,34 +12,38 @@ use futures_util::{StreamExt, pin_mut};
 use pool_runtime::connectors::Pgsql;
 use pool_runtime::connectors::pgsql::PgsqlError;
 use pool_runtime::connectors::tls::Tls;
-use pool_runtime::declared::{FromSettings, Settings, Value};
+use pool_runtime::declared::FromSettings;
+use pool_runtime::settings::{Settings, keys};
 use pool_runtime::{BestWorker, Error, Pool};
-use test_support::{PG, PG_TLS, Sql, TLS, lock_shared, require};
+use test_support::{PG, PG_TLS, Sql, TLS, kit, lock_shared, require};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 
 type PgPool = Pool<Pgsql, BestWorker>;
 
-fn s(v: impl Into<String>) -> Value {
-    Value::Str(v.into())
+/// A value's text form, as `Settings::builder` takes it.
+fn s(v: impl ToString) -> String {
+    v.to_string()
 }
 
-/// The declared settings of a pool on `pg`, plus `extra`.
-fn settings(name: &str, pg: &Sql, extra: Vec<(&'static str, Value)>) -> Settings {
-    let mut values = vec![
-        ("driver", s("pgsql")),
-        ("host", s(&pg.host)),
-        ("port", Value::Int(pg.port.into())),
-        ("database", s(&pg.db)),
-        ("username", s(&pg.user)),
-        ("password", s(&pg.password)),
-    ];
-    values.retain(|(k, _)| !extra.iter().any(|(e, _)| e == k));
-    values.extend(extra);
-    Settings::new(name, values)
+/// A pool on `pg` named `name`, with `extra` keys (text values, checked as declared ones are).
+fn settings(name: &str, pg: &Sql, extra: Vec<(&str, String)>) -> Settings {
+    try_settings(name, pg, extra).expect("valid settings")
 }
 
-fn pgsql(name: &str, pg: &Sql, extra: Vec<(&'static str, Value)>) -> Pgsql {
+fn try_settings(
+    name: &str,
+    pg: &Sql,
+    extra: Vec<(&str, String)>,
+) -> Result<Settings, pool_runtime::StartError> {
+    let mut b = kit::sql_named(name, pg);
+    for (k, v) in extra {
+        b = b.set(k, v);
+    }
+    b.build()
+}
+
+fn pgsql(name: &str, pg: &Sql, extra: Vec<(&str, String)>) -> Pgsql {
     Pgsql::from_settings(&settings(name, pg, extra)).expect("valid settings")
 }
 
@@ -305,7 +309,7 @@ async fn tls_required_verifies_the_server() {
     let _shared = lock_shared(PG_TLS);
     let required = |ca: &std::path::Path| {
         vec![
-            ("tls.required", Value::Bool(true)),
+            ("tls.required", s(true)),
             ("tls.cacertfile", s(ca.display().to_string())),
             ("tls.verify_mode", s("peer")),
         ]
@@ -342,7 +346,7 @@ async fn tls_verify_mode_none_accepts_any_certificate() {
     let (pg_tls, certs) = (require(PG_TLS), require(TLS));
     let _shared = lock_shared(PG_TLS);
     let extra = vec![
-        ("tls.required", Value::Bool(true)),
+        ("tls.required", s(true)),
         ("tls.cacertfile", s(certs.wrong_ca.display().to_string())),
         ("tls.verify_mode", s("none")),
     ];
@@ -358,7 +362,7 @@ async fn tls_selfsigned_peer_accepts_a_pinned_certificate() {
     let _shared = lock_shared(PG_TLS);
     let pinned = |mode: &str| {
         vec![
-            ("tls.required", Value::Bool(true)),
+            ("tls.required", s(true)),
             ("tls.cacertfile", s(certs.cert.display().to_string())),
             ("tls.verify_mode", s(mode)),
         ]
@@ -378,7 +382,7 @@ async fn tls_server_name_indication_host_is_sent_and_verified() {
     let _shared = lock_shared(PG_TLS);
     let sni = |host: &str| {
         vec![
-            ("tls.required", Value::Bool(true)),
+            ("tls.required", s(true)),
             ("tls.cacertfile", s(certs.ca.display().to_string())),
             ("tls.server_name_indication.host", s(host)),
         ]
@@ -406,9 +410,10 @@ async fn hand_built_connectors_follow_the_config_ssl_mode() {
         .map_err(|e| format!("{e:?}"))
         .unwrap_err();
     assert!(err.contains("UnknownIssuer"), "{err}");
-    let ca = Settings::new(
+    let ca = settings(
         "ca",
-        vec![("tls.cacertfile", s(certs.ca.display().to_string()))],
+        &pg_tls,
+        vec![(keys::TLS_CACERTFILE, s(certs.ca.display()))],
     );
     let tls = Tls::from_settings(&ca).unwrap().unwrap();
     let pool = build(Pgsql::new(config).with_tls(tls)).await.unwrap();
@@ -478,7 +483,7 @@ async fn a_wrong_password_over_tls_with_scram_too() {
     let _shared = lock_shared(PG_TLS);
     let extra = vec![
         ("password", s("nope")),
-        ("tls.required", Value::Bool(true)),
+        ("tls.required", s(true)),
         ("tls.cacertfile", s(certs.ca.display().to_string())),
     ];
     let started = Instant::now();
@@ -550,7 +555,7 @@ async fn keepalive_brings_terminated_connections_back_with_no_caller() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn query_timeout_is_the_servers_statement_timeout() {
     let pg = require(PG);
-    let extra = vec![("query_timeout", Value::Int(300))];
+    let extra = vec![("query_timeout", s(300))];
     let pool = pool("pg.qt", pgsql("pg.qt", &pg, extra), 1).await;
     let pid = backend_pid(&pool).await;
     let started = Instant::now();
@@ -692,7 +697,7 @@ async fn an_abandoned_row_stream_does_not_hold_up_the_next_caller() {
     let pg = require(PG);
     let name = "pg.abandon";
     let big = "SELECT g, repeat('x', 200) FROM generate_series(1, 20000000) g";
-    let extra = vec![("query_timeout", Value::Int(60_000))];
+    let extra = vec![("query_timeout", s(60000))];
     let pool = pool(name, pgsql(name, &pg, extra), 2).await;
     let admin = admin(&pg).await;
 
@@ -785,7 +790,7 @@ async fn abandoned_streams_and_open_transactions_over_tls() {
     let _shared = lock_shared(PG_TLS);
     let name = "pg.tls.abandon";
     let extra = vec![
-        ("tls.required", Value::Bool(true)),
+        ("tls.required", s(true)),
         ("tls.cacertfile", s(certs.ca.display().to_string())),
     ];
     let pool = pool(name, pgsql(name, &pg_tls, extra), 1).await;
@@ -891,25 +896,33 @@ fn bad_settings_are_clear_start_errors() {
         ctl: None,
     };
     let err = |extra| {
-        Pgsql::from_settings(&settings("rdbms.global.default", &pg, extra))
+        try_settings("rdbms.global.default", &pg, extra)
+            .and_then(|s| Pgsql::from_settings(&s))
             .map_err(|e| format!("{e:?}"))
             .unwrap_err()
     };
     assert_eq!(
-        err(vec![("port", Value::Int(70000))]),
-        "pool `rdbms.global.default`: `port` = 70000: expected 1..=65535"
+        err(vec![("port", s(70000))]),
+        "pool `rdbms.global.default`: `port` from the builder: must be between 1 and 65535, got \
+         70000"
     );
     assert_eq!(
-        err(vec![("query_timeout", Value::Int(0))]),
-        "pool `rdbms.global.default`: `query_timeout` = 0: expected a positive number"
+        err(vec![("query_timeout", s(0))]),
+        "pool `rdbms.global.default`: `query_timeout` from the builder: must be at least 1, got 0"
     );
-    assert!(err(vec![("driver", s("mysql"))]).contains("this connector is for `pgsql`"));
+    assert!(err(vec![("driver", s("mysql"))]).contains("`driver` cannot be set at start"));
     assert!(
         err(vec![("tls.cacertfile", s("/nonexistent/ca.pem"))])
             .contains("`tls.cacertfile` \"/nonexistent/ca.pem\"")
     );
-    let missing = Pgsql::from_settings(&Settings::new("p", vec![("host", s("h"))]))
-        .map_err(|e| format!("{e:?}"))
-        .unwrap_err();
-    assert_eq!(missing, "pool `p`: `database` is required");
+    let missing = Settings::builder(
+        "p",
+        pool_runtime::settings::PoolType::Rdbms,
+        Some(pool_runtime::settings::Driver::Pgsql),
+    )
+    .set(keys::HOST, "h")
+    .build()
+    .map_err(|e| format!("{e:?}"))
+    .unwrap_err();
+    assert_eq!(missing, "pool `p`: `database` is required and has no value");
 }

@@ -9,9 +9,10 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use pool_runtime::connectors::Pgsql;
-use pool_runtime::declared::{FromSettings, Settings, Value};
+use pool_runtime::declared::FromSettings;
+use pool_runtime::settings::keys;
 use pool_runtime::{BestWorker, Pool};
-use test_support::{PG_TLS, Sql, TLS, lock_exclusive, lock_shared, require};
+use test_support::{PG_TLS, Sql, TLS, kit, lock_exclusive, lock_shared, require};
 
 type PgPool = Pool<Pgsql, BestWorker>;
 
@@ -40,21 +41,12 @@ async fn pool(name: &'static str, pg: &Sql) -> PgPool {
 /// A multiplexed pool of `WORKERS` on the TLS server, TLS required, logging in as `pg.user`.
 fn builder(name: &str, pg: &Sql) -> pool_runtime::PoolBuilder<Pgsql, BestWorker> {
     let certs = require(TLS);
-    let s = |v: &str| Value::Str(v.into());
-    let settings = Settings::new(
-        name,
-        vec![
-            ("driver", s("pgsql")),
-            ("host", s(&pg.host)),
-            ("port", Value::Int(pg.port.into())),
-            ("database", s(&pg.db)),
-            ("username", s(&pg.user)),
-            ("password", s(&pg.password)),
-            ("query_timeout", Value::Int(2000)),
-            ("tls.required", Value::Bool(true)),
-            ("tls.cacertfile", s(&certs.ca.display().to_string())),
-        ],
-    );
+    let settings = kit::sql_named(name, pg)
+        .set(keys::QUERY_TIMEOUT, 2000)
+        .set(keys::TLS_REQUIRED, true)
+        .set(keys::TLS_CACERTFILE, certs.ca.display())
+        .build()
+        .unwrap();
     Pool::builder(Pgsql::from_settings(&settings).unwrap())
         .name(name)
         .workers(WORKERS)

@@ -446,30 +446,30 @@ fn check_required_keys(cx: &Ctxt, pool: &PoolDecl) {
     }
 }
 
-// Paired keys (cassandra `auth.plain.*`, riak credentials) are written together or not at all.
+// Paired keys (cassandra `auth.plain.*`, riak credentials, TLS `certfile` and `keyfile`) are
+// written together or not at all.
 fn check_paired_keys(cx: &Ctxt, pool: &PoolDecl) {
-    let paired: Vec<&OptionDesc> = options::options_for(Level::Connection, pool.pool_type)
-        .filter(|d| d.need == Need::Paired)
-        .collect();
-    let group = |name: &str| name.rsplit_once('.').map_or("", |(g, _)| g).to_owned();
-    for present in paired
-        .iter()
-        .filter_map(|d| pool.get(Level::Connection, d.name))
-    {
-        for missing in &paired {
-            if group(missing.name) == group(present.name())
-                && pool.get(Level::Connection, missing.name).is_none()
-                && !pool.is_poisoned(Level::Connection, missing.name)
-            {
-                cx.error(
-                    &present.key_loc,
-                    format!(
-                        "`{}` needs `{}` in {}",
-                        present.name(),
-                        missing.name,
-                        pool.label(Level::Connection)
-                    ),
-                );
+    for level in [Level::Connection, Level::Tls] {
+        let paired: Vec<&OptionDesc> = options::options_for(level, pool.pool_type)
+            .filter(|d| d.need == Need::Paired)
+            .collect();
+        let group = |name: &str| name.rsplit_once('.').map_or("", |(g, _)| g).to_owned();
+        for present in paired.iter().filter_map(|d| pool.get(level, d.name)) {
+            for missing in &paired {
+                if group(missing.name) == group(present.name())
+                    && pool.get(level, missing.name).is_none()
+                    && !pool.is_poisoned(level, missing.name)
+                {
+                    cx.error(
+                        &present.key_loc,
+                        format!(
+                            "`{}` needs `{}` in {}",
+                            present.name(),
+                            missing.name,
+                            pool.label(level)
+                        ),
+                    );
+                }
             }
         }
     }

@@ -167,6 +167,16 @@ impl ConnectorKind {
         }
     }
 
+    /// The `rdbms` driver of the connector, if it is one.
+    pub fn driver(self) -> Option<Driver> {
+        match self {
+            ConnectorKind::Pgsql => Some(Driver::Pgsql),
+            ConnectorKind::Mysql => Some(Driver::Mysql),
+            ConnectorKind::Odbc => Some(Driver::Odbc),
+            _ => None,
+        }
+    }
+
     /// The connector of a pool type; `rdbms` needs its driver (`None` only in an invalid
     /// declaration, where PostgreSQL stands in).
     pub fn of(pool_type: PoolType, driver: Option<Driver>) -> Self {

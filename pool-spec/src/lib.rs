@@ -75,6 +75,7 @@ pub use options::{
     Const, DefaultValue, Kind, Level, Need, OPTIONS, OptionDesc, Range, lookup, options_for,
     reference_markdown,
 };
+pub use text::{closest, hint};
 
 #[cfg(feature = "parse")]
 pub use error::{Error, Errors, FileLoc, Loc, Spanned};

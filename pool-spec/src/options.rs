@@ -269,6 +269,9 @@ pub struct OptionDesc {
     /// Whether `env("NAME")` is allowed (connection values; not what selects types at compile
     /// time).
     pub env: bool,
+    /// Why it cannot be set at start (by an `OUTGOING_POOLS__…` variable or the `Pools`
+    /// builder): it shapes the generated types or names the pool. `None`: it can.
+    pub fixed: Option<&'static str>,
     /// Unit of an integer (`ms`, `s`).
     pub unit: &'static str,
     /// One line for the reference.
@@ -289,6 +292,7 @@ impl OptionDesc {
             need: Need::Optional,
             secret: false,
             env: !matches!(level, Level::Pool),
+            fixed: None,
             unit: "",
             doc: "",
         }
@@ -327,6 +331,10 @@ impl OptionDesc {
     }
     const fn no_env(mut self) -> Self {
         self.env = false;
+        self
+    }
+    const fn fixed(mut self, why: &'static str) -> Self {
+        self.fixed = Some(why);
         self
     }
     const fn aliases(mut self, aliases: &'static [&'static str]) -> Self {
@@ -408,15 +416,18 @@ const ODBC: &[Driver] = &[Driver::Odbc];
 const VERIFY_MODES: &[&str] = &["peer", "selfsigned_peer", names::NONE];
 const SNI_PROTOCOLS: &[&str] = &["default", "https"];
 const ENCRYPT_MODES: &[&str] = &[names::TLS, names::NONE];
+const NAMES_THE_POOL: &str = "it is part of the pool's name and accessor";
 
 /// Every option of every pool type.
 pub static OPTIONS: &[OptionDesc] = &[
     // ---- pool keys, every type
     OptionDesc::new(P, names::SCOPE, Kind::Scope, PoolType::ALL)
         .default(Const::Ident(names::GLOBAL))
+        .fixed(NAMES_THE_POOL)
         .doc("`global`, `host` (one pool per declared host without its own entry) or a declared host"),
     OptionDesc::new(P, names::TAG, Kind::Tag, PoolType::ALL)
         .default(Const::Str(names::DEFAULT_TAG))
+        .fixed(NAMES_THE_POOL)
         .doc("distinguishes pools of one type; `default` drops the accessor suffix"),
     OptionDesc::new(P, names::WORKERS, Kind::Int, PoolType::ALL)
         .default_by(DefaultValue::ByType(Const::Int(10), &[(Cassandra, Const::Int(20))]))
@@ -424,6 +435,7 @@ pub static OPTIONS: &[OptionDesc] = &[
         .doc("number of workers, each holding one connection"),
     OptionDesc::new(P, names::STRATEGY, Kind::Enum(Strategy::NAMES), PoolType::ALL)
         .default(Const::Ident(Strategy::BestWorker.name()))
+        .fixed("it is the pool's type parameter, chosen at compile time")
         .doc("worker selection strategy"),
     OptionDesc::new(P, names::CALL_TIMEOUT, Kind::Int, PoolType::ALL)
         .default_by(DefaultValue::ByType(Const::Int(5000), &[(Rdbms, Const::Int(60000))]))
@@ -445,10 +457,20 @@ pub static OPTIONS: &[OptionDesc] = &[
     OptionDesc::new(P, names::QUEUE_TYPE, Kind::Enum(QueueType::NAMES), PoolType::ALL)
         .default(Const::Ident(QueueType::Fifo.name()))
         .doc("order in which `available_worker` waiters are served"),
+    OptionDesc::new(P, names::CONNECT_TIMEOUT, Kind::Int, PoolType::ALL)
+        .default(Const::Int(5000))
+        .range(POSITIVE)
+        .ms()
+        .doc("bound on one connection attempt or check of an idle connection"),
+    OptionDesc::new(P, names::SHARED_DEPTH, Kind::Int, PoolType::ALL)
+        .default(Const::Int(16))
+        .range(POSITIVE)
+        .doc("callers `available_worker` puts on one connection in shared use before the next"),
     // ---- rdbms
     OptionDesc::new(C, names::DRIVER, Kind::Enum(Driver::NAMES), &[Rdbms])
         .need(Need::Required)
         .no_env()
+        .fixed("it selects the connector type at compile time")
         .doc("SQL driver; selects the connector at compile time"),
     OptionDesc::new(C, names::HOST_KEY, Kind::Str, &[Rdbms])
         .drivers(SQL)
@@ -590,6 +612,7 @@ pub static OPTIONS: &[OptionDesc] = &[
         .doc("interval between connection attempts"),
     OptionDesc::new(C, names::ENCRYPT, Kind::Enum(ENCRYPT_MODES), &[Ldap])
         .no_env()
+        .fixed("it is the 3.x spelling of a `tls` section; override `tls.*` keys instead")
         .doc("3.x form: `tls` is the same as an empty `tls(...)`, `none` as no `tls`"),
     // ---- cassandra
     OptionDesc::new(C, "servers", Kind::Servers, &[Cassandra])
@@ -625,9 +648,13 @@ pub static OPTIONS: &[OptionDesc] = &[
     OptionDesc::new(T, "verify_mode", Kind::Enum(VERIFY_MODES), TLS_TYPES)
         .default(Const::Ident("peer"))
         .doc("certificate verification"),
-    OptionDesc::new(T, "certfile", Kind::Str, TLS_TYPES).doc("client certificate (PEM)"),
+    OptionDesc::new(T, "certfile", Kind::Str, TLS_TYPES)
+        .need(Need::Paired)
+        .doc("client certificate (PEM, with `keyfile`)"),
     OptionDesc::new(T, "cacertfile", Kind::Str, TLS_TYPES).doc("CA certificates (PEM)"),
-    OptionDesc::new(T, "keyfile", Kind::Str, TLS_TYPES).doc("client key (PEM)"),
+    OptionDesc::new(T, "keyfile", Kind::Str, TLS_TYPES)
+        .need(Need::Paired)
+        .doc("client key (PEM, with `certfile`)"),
     // MySQL's client (mysql_async) cannot take an encrypted key, a cipher list or a version
     // list: those are refused here rather than at start.
     OptionDesc::new(T, "password", Kind::Str, TLS_TYPES)
@@ -650,7 +677,6 @@ pub static OPTIONS: &[OptionDesc] = &[
         .doc("`https` accepts wildcard certificates"),
     OptionDesc::new(T, names::REQUIRED, Kind::Bool, &[Rdbms])
         .drivers(&[Driver::Pgsql])
-        .no_env()
         .default(Const::Bool(false))
         .doc("pgsql: `false` tries TLS and falls back, `true` requires it"),
 ];
@@ -701,8 +727,8 @@ pub(crate) fn names_in(level: Level, pool_type: PoolType, prefix: &str) -> Vec<&
 /// The option reference as a Markdown table, generated from [`OPTIONS`] so docs cannot drift.
 pub fn reference_markdown() -> String {
     let mut out = String::from(
-        "| level | key | types | values | default | required | notes |\n\
-         | --- | --- | --- | --- | --- | --- | --- |\n",
+        "| level | key | types | values | default | required | at start | notes |\n\
+         | --- | --- | --- | --- | --- | --- | --- | --- |\n",
     );
     for d in OPTIONS {
         let level = match d.level {
@@ -769,9 +795,13 @@ pub fn reference_markdown() -> String {
         if d.secret {
             notes.push_str("; secret");
         }
+        let at_start = match d.fixed {
+            None => "yes".to_owned(),
+            Some(why) => format!("no: {why}"),
+        };
         let _ = writeln!(
             out,
-            "| {level} | `{}` | {types} | {} | {default} | {required} | {notes} |",
+            "| {level} | `{}` | {types} | {} | {default} | {required} | {at_start} | {notes} |",
             d.name,
             values.replace('|', "\\|")
         );

@@ -102,6 +102,9 @@ pub struct PlannedPool {
     pub overrun_warning_ms: Option<u64>,
     /// Warnings before the worker is replaced; `None` is `infinity`.
     pub max_overrun_warnings: Option<u64>,
+    /// Every pool option that can still be set at start (`workers`, `call_timeout`, …; not
+    /// `scope`, `tag` or `strategy`), in table order, defaults applied (unset ones left out).
+    pub options: Vec<PlannedSetting>,
     /// Connection keys in table order, defaults applied (unset optional keys left out).
     pub connection: Vec<PlannedSetting>,
     /// TLS, when the connection uses it.
@@ -304,6 +307,13 @@ fn plan_pool(pool: &PoolDecl, host: Option<&str>, origin: PoolOrigin) -> Planned
         max_worker_queue_len: unsigned(names::MAX_WORKER_QUEUE_LEN),
         overrun_warning_ms: unsigned(names::OVERRUN_WARNING),
         max_overrun_warnings: unsigned(names::MAX_OVERRUN_WARNINGS),
+        options: resolve(pool, Level::Pool, driver, tls_on)
+            .into_iter()
+            .filter(|s| {
+                options::lookup(Level::Pool, pool.pool_type, s.key)
+                    .is_some_and(|d| d.fixed.is_none())
+            })
+            .collect(),
         connection,
         tls,
     }

@@ -29,7 +29,7 @@ fn distance(a: &str, b: &str) -> usize {
 }
 
 /// The closest candidate, if close enough to be what the user meant.
-pub(crate) fn closest<'a>(input: &str, candidates: &[&'a str]) -> Option<&'a str> {
+pub fn closest<'a>(input: &str, candidates: &[&'a str]) -> Option<&'a str> {
     let input_lower = input.to_ascii_lowercase();
     let allowed = match input.chars().count() {
         0..=2 => 0,
@@ -56,7 +56,7 @@ pub(crate) fn closest<'a>(input: &str, candidates: &[&'a str]) -> Option<&'a str
 
 /// `; did you mean `x`?` when one is close, else `; expected one of ...` when the list is short,
 /// else nothing.
-pub(crate) fn hint(input: &str, candidates: &[&str]) -> String {
+pub fn hint(input: &str, candidates: &[&str]) -> String {
     if let Some(best) = closest(input, candidates) {
         format!("; did you mean `{best}`?")
     } else if !candidates.is_empty() && candidates.len() <= MAX_LISTED {

@@ -79,6 +79,7 @@
 #![warn(missing_docs)]
 
 pub mod faults;
+pub mod kit;
 
 use std::collections::HashMap;
 use std::fmt;

@@ -2,8 +2,10 @@
 //!
 //! - `cargo xtask test`: start (or reuse) every service the tests need, then run every test.
 //! - `cargo xtask bench`: run the pool benchmarks side by side and write `target/bench/`.
+//! - `cargo xtask codegen [--check]`: write (or check) the files generated from the option table.
 
 mod bench;
+mod codegen;
 mod services;
 mod test;
 
@@ -17,8 +19,9 @@ fn main() -> ExitCode {
         Some("test") => test::run(&rest),
         Some("bench") => bench::run(&rest),
         Some("services") => services::run(&rest),
+        Some("codegen") => codegen::run(&rest),
         _ => {
-            eprintln!("usage: cargo xtask <test|bench> [args]");
+            eprintln!("usage: cargo xtask <test|bench|codegen|services> [args]");
             return ExitCode::from(2);
         }
     };

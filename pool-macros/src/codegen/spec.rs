@@ -1,9 +1,9 @@
-//! One `PoolSpec` per planned pool: every option resolved, connection settings with their
-//! kind and source. `env(...)` values stay names here; the runtime reads them at start.
+//! One `PoolSpec` per planned pool: every option that can change at start and every connection
+//! setting, with its source (the runtime finds kinds and rules in the option table). `env(...)` values stay names here; the runtime reads them at start.
 
-use pool_spec::{Level, PlannedSetting, PoolType, Value};
+use pool_spec::{PlannedSetting, Value};
 use proc_macro2::{Literal, TokenStream};
-use quote::quote;
+use quote::{format_ident, quote};
 
 use super::Cx;
 use crate::model::Pool;
@@ -12,71 +12,51 @@ pub(super) fn pool_spec(cx: &Cx<'_>, pool: &Pool) -> TokenStream {
     let p = &cx.p;
     let planned = &pool.planned;
     let name = &pool.name;
-    let pool_type = planned.pool_type.name();
+    let pool_type = format_ident!("{}", camel(planned.pool_type.name()));
+    let driver = option(
+        cx,
+        planned.connector.driver().map(|d| {
+            let d = format_ident!("{}", camel(d.name()));
+            quote!(#p::Driver::#d)
+        }),
+    );
     let host = option(cx, planned.host.as_deref().map(|h| quote!(#h)));
     let tag = &planned.tag;
     let connector = planned.connector.type_name();
     let strategy = planned.strategy.name();
-    let workers = Literal::u32_unsuffixed(planned.workers);
-    let call_timeout = option(cx, Some(literal(planned.call_timeout_ms)));
-    let queue_type = match planned.queue_type {
-        pool_spec::QueueType::Fifo => quote!(#p::QueueType::Fifo),
-        pool_spec::QueueType::Lifo => quote!(#p::QueueType::Lifo),
-    };
-    let max_queue = option(cx, planned.max_worker_queue_len.map(literal));
-    let overrun = option(cx, planned.overrun_warning_ms.map(literal));
-    let max_overruns = option(cx, planned.max_overrun_warnings.map(literal));
-    let connection = planned
-        .connection
-        .iter()
-        .map(|s| setting(cx, planned.pool_type, Level::Connection, s.key, s));
+    let options = planned.options.iter().map(|s| setting(cx, s.key, s));
+    let connection = planned.connection.iter().map(|s| setting(cx, s.key, s));
     let tls = planned.tls.iter().flat_map(|tls| {
         tls.settings.iter().map(|s| {
             let key = format!("tls.{}", s.key);
-            setting(cx, planned.pool_type, Level::Tls, &key, s)
+            setting(cx, &key, s)
         })
     });
     let settings: Vec<TokenStream> = connection.chain(tls).collect();
     quote! {
         #p::PoolSpec {
             name: #name,
-            pool_type: #pool_type,
+            pool_type: #p::PoolType::#pool_type,
+            driver: #driver,
             host: #host,
             tag: #tag,
             connector: #connector,
             strategy: #strategy,
-            workers: #workers,
-            call_timeout_ms: #call_timeout,
-            queue_type: #queue_type,
-            max_worker_queue_len: #max_queue,
-            overrun_warning_ms: #overrun,
-            max_overrun_warnings: #max_overruns,
+            options: &[#(#options),*],
             connection: &[#(#settings),*],
         }
     }
 }
 
-fn setting(
-    cx: &Cx<'_>,
-    pool_type: PoolType,
-    level: Level,
-    key: &str,
-    setting: &PlannedSetting,
-) -> TokenStream {
+fn camel(name: &str) -> String {
+    let mut c = name.chars();
+    c.next()
+        .map(|f| f.to_ascii_uppercase().to_string() + c.as_str())
+        .unwrap_or_default()
+}
+
+fn setting(cx: &Cx<'_>, key: &str, setting: &PlannedSetting) -> TokenStream {
     let p = &cx.p;
-    let desc_kind =
-        pool_spec::lookup(level, pool_type, setting.key).map_or(pool_spec::Kind::Str, |d| d.kind);
-    let kind = match desc_kind {
-        pool_spec::Kind::Int | pool_spec::Kind::IntOrInfinity => quote!(#p::Kind::Int),
-        pool_spec::Kind::Bool => quote!(#p::Kind::Bool),
-        pool_spec::Kind::StrList => quote!(#p::Kind::List),
-        pool_spec::Kind::Servers => quote!(#p::Kind::Servers),
-        pool_spec::Kind::Str
-        | pool_spec::Kind::Url
-        | pool_spec::Kind::Enum(_)
-        | pool_spec::Kind::Scope
-        | pool_spec::Kind::Tag => quote!(#p::Kind::Str),
-    };
     let source = match &setting.value {
         Value::Int(i) => {
             let i = Literal::i64_unsuffixed(*i);
@@ -99,15 +79,9 @@ fn setting(
             quote!(#p::Source::Env { var: #name, default: #default })
         }
     };
-    let secret = setting.secret;
     quote! {
-        #p::SettingSpec { key: #key, kind: #kind, source: #source, secret: #secret }
+        #p::SettingSpec { key: #key, source: #source }
     }
-}
-
-fn literal(n: u64) -> TokenStream {
-    let n = Literal::u64_unsuffixed(n);
-    quote!(#n)
 }
 
 /// `Some(value)` or `None`, through `__private`.

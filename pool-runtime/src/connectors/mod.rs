@@ -4,6 +4,36 @@
 //! always name a concrete `Pool<Connector, Strategy>`. A backend that is not compiled in is a
 //! placeholder: starting a pool of it fails with
 //! [`StartError::ConnectorMissing`](crate::StartError::ConnectorMissing), naming the type.
+//!
+//! # Adding a connector
+//!
+//! A connector is its module, its feature lines, its rows in the option table, and its tests;
+//! nothing else spells its keys, defaults or rules, and nothing re-implements what the core
+//! does (timeouts, reconnection, keepalive, metrics, shared use).
+//!
+//! 1. **Table rows** (`pool-spec/src/options.rs`): every key of the type with its kind,
+//!    default, range, enum, secrecy, need (required, paired) and, for a TLS key the client
+//!    cannot honour, its restriction; `cargo xtask codegen` then writes the typed settings
+//!    struct (`settings::<Type>Settings`, with `tls: Option<TlsOptions>`) and `docs/options.md`.
+//!    A wrong value is now a compile error in a declaration and a typed start error from the
+//!    environment or the builder, with no code of the connector's own.
+//! 2. **Feature lines**: a feature named after the type in `pool-runtime/Cargo.toml` (pulling
+//!    in only its client crate, with rustls on ring) and the facade's `Cargo.toml`; a
+//!    `feature_gate!` line here and the placeholder's `missing_connector!` for the build
+//!    without it.
+//! 3. **The module** (`connectors/<type>.rs`, a folder once it grows): the `bb8`
+//!    `ManageConnection` (`connect`, `is_valid` for the idle check, a cheap synchronous
+//!    `has_broken` so no dead connection is lent), `FromSettings` reading
+//!    `<Type>Settings::from_settings` (and [`tls::Tls::from_options`] for rustls clients),
+//!    `Multiplexed` when the connection pipelines, and an error type whose `Display` is its own
+//!    part and whose `source()` is the client crate's error.
+//! 4. **Tests**, against the real server `cargo xtask services up` starts: settings from
+//!    `test_support::kit`, and the fault scenarios every connector passes (wrong password
+//!    fails `start()` fast with the server's message, `call_timeout` replaces the connection,
+//!    keepalive notices a killed session, recovery after kill / restart / outage with no call
+//!    hanging past `call_timeout`).
+//! 5. The README's connector table, and the closing note of the issue listing the files
+//!    touched.
 
 pub mod generic;
 #[cfg(feature = "tls")]

@@ -70,14 +70,15 @@ use std::time::Duration;
 use mysql_async::prelude::Queryable;
 use mysql_async::{ClientIdentity, Conn, Opts, OptsBuilder, SslOpts};
 
-use crate::declared::{FromSettings, Settings, StartError};
+use crate::declared::{FromSettings, StartError};
+use crate::settings::{MysqlSettings, Settings, TlsOptions, VerifyMode, keys};
 
 /// The client crate, re-exported so that its types (`prelude::Queryable`, `Row`, `params!`, …)
 /// match the version the connector uses.
 pub use mysql_async;
 
 /// The default `query_timeout`, as MongooseIM's.
-pub const DEFAULT_QUERY_TIMEOUT: Duration = Duration::from_millis(5000);
+pub const DEFAULT_QUERY_TIMEOUT: Duration = crate::settings::defaults::QUERY_TIMEOUT;
 
 /// MySQL's `ER_UNKNOWN_SYSTEM_VARIABLE`: the server is not MariaDB.
 const ER_UNKNOWN_SYSTEM_VARIABLE: u16 = 1193;
@@ -374,75 +375,36 @@ fn socket_is_done(fd: std::os::fd::RawFd) -> bool {
 }
 
 impl FromSettings for Mysql {
-    fn from_settings(settings: &Settings) -> Result<Self, StartError> {
-        let host = settings.require_str("host")?;
-        let port = match settings.int("port") {
-            None => 3306,
-            Some(p) => u16::try_from(p)
-                .ok()
-                .filter(|p| *p > 0)
-                .ok_or_else(|| settings.error(format!("`port` = {p}: not a TCP port")))?,
-        };
-        let query_timeout = match settings.int("query_timeout") {
-            None => Some(DEFAULT_QUERY_TIMEOUT),
-            Some(ms) if ms > 0 => Some(Duration::from_millis(ms as u64)),
-            Some(ms) => {
-                return Err(settings.error(format!(
-                    "`query_timeout` = {ms}: must be a positive number of milliseconds"
-                )));
-            }
-        };
+    fn from_settings(s: &Settings) -> Result<Self, StartError> {
+        let settings = MysqlSettings::from_settings(s)?;
         let mut opts = OptsBuilder::default()
-            .ip_or_hostname(host)
-            .tcp_port(port)
-            .db_name(settings.str("database"))
-            .user(settings.str("username"))
-            .pass(settings.str("password"))
+            .ip_or_hostname(&settings.host)
+            .tcp_port(settings.port)
+            .db_name(Some(&settings.database))
+            .user(Some(&settings.username))
+            .pass(Some(settings.password.expose()))
             // The declared host and port, with the declared TLS: never a unix socket instead.
             .prefer_socket(false);
         let mut no_sni = false;
-        if let Some((ssl, sni)) = ssl_opts(settings)? {
-            opts = opts.ssl_opts(ssl);
-            no_sni = !sni;
+        if let Some(tls) = &settings.tls {
+            opts = opts.ssl_opts(ssl_opts(tls, s)?);
+            no_sni = !tls.server_name_indication_enabled;
         }
         Ok(Mysql {
             opts: opts.into(),
-            query_timeout,
+            query_timeout: Some(settings.query_timeout),
             no_sni,
         })
     }
 }
 
-/// The `tls(...)` section as mysql_async options, and whether SNI is on.
-fn ssl_opts(settings: &Settings) -> Result<Option<(SslOpts, bool)>, StartError> {
-    if !settings.has_tls() {
-        return Ok(None);
-    }
-    let unsupported = |key: &str, why: &str| {
-        settings.error(format!("`{key}` is not supported by driver `mysql`: {why}"))
-    };
-    if settings.get("tls.versions").is_some() {
-        return Err(unsupported(
-            "tls.versions",
-            "mysql_async offers rustls's defaults (TLS 1.2 and 1.3)",
-        ));
-    }
-    if settings.get("tls.ciphers").is_some() {
-        return Err(unsupported(
-            "tls.ciphers",
-            "mysql_async offers rustls's default suites",
-        ));
-    }
-    if settings.get("tls.password").is_some() {
-        return Err(unsupported(
-            "tls.password",
-            "mysql_async reads unencrypted keys only",
-        ));
-    }
+/// The `tls` section as mysql_async options. The keys mysql_async cannot honour (`versions`,
+/// `ciphers`, `password`) are refused by the table for this driver, where they are written.
+fn ssl_opts(tls: &TlsOptions, settings: &Settings) -> Result<SslOpts, StartError> {
     let mut ssl = SslOpts::default();
-    match settings.str("tls.cacertfile") {
+    match &tls.cacertfile {
         Some(path) => {
-            check_pem(settings, "tls.cacertfile", path, "CERTIFICATE")?;
+            check_pem(settings, keys::TLS_CACERTFILE, path, "CERTIFICATE")?;
             ssl = ssl
                 .with_root_certs(vec![PathBuf::from(path).into()])
                 .with_disable_built_in_roots(true);
@@ -458,47 +420,41 @@ fn ssl_opts(settings: &Settings) -> Result<Option<(SslOpts, bool)>, StartError> 
             }
         }
     }
-    match settings.str("tls.verify_mode").unwrap_or("peer") {
-        "peer" => {}
-        "none" => ssl = ssl.with_danger_accept_invalid_certs(true),
-        "selfsigned_peer" => {
-            return Err(unsupported(
-                "tls.verify_mode = selfsigned_peer",
-                "mysql_async cannot pin a certificate; put its CA in `cacertfile` and use `peer`",
-            ));
-        }
-        other => {
+    match tls.verify_mode {
+        VerifyMode::Peer => {}
+        VerifyMode::None => ssl = ssl.with_danger_accept_invalid_certs(true),
+        VerifyMode::SelfsignedPeer => {
             return Err(settings.error(format!(
-                "`tls.verify_mode` = {other:?}; expected `peer`, `selfsigned_peer` or `none`"
+                "`{} = {}` is not supported by driver `mysql`: mysql_async cannot pin a \
+                 certificate; put its CA in `{}` and use `{}`",
+                keys::TLS_VERIFY_MODE,
+                VerifyMode::SelfsignedPeer.name(),
+                keys::TLS_CACERTFILE,
+                VerifyMode::Peer.name()
             )));
         }
     }
-    match (settings.str("tls.certfile"), settings.str("tls.keyfile")) {
-        (Some(cert), Some(key)) => {
-            check_pem(settings, "tls.certfile", cert, "CERTIFICATE")?;
-            check_pem(settings, "tls.keyfile", key, "PRIVATE KEY")?;
-            ssl = ssl.with_client_identity(Some(ClientIdentity::new(
-                PathBuf::from(cert).into(),
-                PathBuf::from(key).into(),
+    // The table pairs `certfile` with `keyfile`.
+    if let (Some(cert), Some(key)) = (&tls.certfile, &tls.keyfile) {
+        check_pem(settings, keys::TLS_CERTFILE, cert, "CERTIFICATE")?;
+        check_pem(settings, keys::TLS_KEYFILE, key, "PRIVATE KEY")?;
+        ssl = ssl.with_client_identity(Some(ClientIdentity::new(
+            PathBuf::from(cert).into(),
+            PathBuf::from(key).into(),
+        )));
+    }
+    if let Some(name) = &tls.server_name_indication_host {
+        if !tls.server_name_indication_enabled {
+            return Err(settings.error(format!(
+                "`{}` names the SNI to send, but `{}` is false",
+                keys::TLS_SERVER_NAME_INDICATION_HOST,
+                keys::TLS_SERVER_NAME_INDICATION_ENABLED
             )));
         }
-        (None, None) => {}
-        _ => return Err(settings.error("`tls.certfile` and `tls.keyfile` go together")),
-    }
-    let sni = settings
-        .bool("tls.server_name_indication.enabled")
-        .unwrap_or(true);
-    if let Some(name) = settings.str("tls.server_name_indication.host") {
-        if !sni {
-            return Err(settings.error(
-                "`tls.server_name_indication.host` names the SNI to send, but \
-                 `tls.server_name_indication.enabled` is false",
-            ));
-        }
-        ssl = ssl.with_danger_tls_hostname_override(Some(name.to_string()));
+        ssl = ssl.with_danger_tls_hostname_override(Some(name.clone()));
     }
     install_crypto_provider();
-    Ok(Some((ssl, sni)))
+    Ok(ssl)
 }
 
 /// Checks at start that a PEM file is there and holds what it should, so that a wrong path is
@@ -533,26 +489,22 @@ fn install_crypto_provider() {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::declared::Value;
+    use crate::settings::{Driver, PoolType, SettingsBuilder};
 
-    fn settings(extra: Vec<(&'static str, Value)>) -> Settings {
-        let mut v = vec![
-            ("host", Value::Str("db.example".into())),
-            ("port", Value::Int(3307)),
-            ("database", Value::Str("mydb".into())),
-            ("username", Value::Str("mim".into())),
-            ("password", Value::Str("s3cret".into())),
-        ];
-        for (k, val) in extra {
-            v.retain(|(key, _)| *key != k);
-            v.push((k, val));
-        }
-        Settings::new("rdbms.global.default", v)
+    fn try_settings(extra: Vec<(&str, &str)>) -> Result<Settings, StartError> {
+        SettingsBuilder::sql_for_tests("rdbms.global.default", Driver::Mysql)
+            .set(keys::PORT, 3307)
+            .set_all(extra)
+            .build()
+    }
+
+    fn settings(extra: Vec<(&str, &str)>) -> Settings {
+        try_settings(extra).unwrap()
     }
 
     #[test]
     fn settings_are_read() {
-        let m = Mysql::from_settings(&settings(vec![("query_timeout", Value::Int(250))])).unwrap();
+        let m = Mysql::from_settings(&settings(vec![("query_timeout", "250")])).unwrap();
         assert_eq!(m.opts().ip_or_hostname(), "db.example");
         assert_eq!(m.opts().tcp_port(), 3307);
         assert_eq!(m.opts().db_name(), Some("mydb"));
@@ -567,7 +519,9 @@ mod tests {
 
     #[test]
     fn defaults() {
-        let s = Settings::new("p", vec![("host", Value::Str("h".into()))]);
+        let s = SettingsBuilder::sql_for_tests("p", Driver::Mysql)
+            .build()
+            .unwrap();
         let m = Mysql::from_settings(&s).unwrap();
         assert_eq!(m.opts().tcp_port(), 3306);
         assert_eq!(m.get_query_timeout(), Some(DEFAULT_QUERY_TIMEOUT));
@@ -576,19 +530,16 @@ mod tests {
     #[test]
     fn tls_keys_map_onto_ssl_opts() {
         let m = Mysql::from_settings(&settings(vec![
-            ("tls.verify_mode", Value::Str("none".into())),
-            ("tls.server_name_indication.enabled", Value::Bool(false)),
+            ("tls.verify_mode", "none"),
+            ("tls.server_name_indication.enabled", "false"),
         ]))
         .unwrap();
         let ssl = m.opts().ssl_opts().unwrap();
         assert!(ssl.accept_invalid_certs());
         assert!(m.no_sni);
         let m = Mysql::from_settings(&settings(vec![
-            ("tls.verify_mode", Value::Str("peer".into())),
-            (
-                "tls.server_name_indication.host",
-                Value::Str("db.internal".into()),
-            ),
+            ("tls.verify_mode", "peer"),
+            ("tls.server_name_indication.host", "db.internal"),
         ]))
         .unwrap();
         let ssl = m.opts().ssl_opts().unwrap();
@@ -601,34 +552,32 @@ mod tests {
 
     #[test]
     fn bad_settings_are_start_errors() {
-        let err = |extra| {
-            Mysql::from_settings(&settings(extra))
-                .unwrap_err()
-                .to_string()
+        let err = |extra| match try_settings(extra) {
+            Ok(s) => Mysql::from_settings(&s).unwrap_err().to_string(),
+            Err(e) => e.to_string(),
         };
         assert!(
-            err(vec![(
-                "tls.verify_mode",
-                Value::Str("selfsigned_peer".into())
-            )])
-            .contains("not supported by driver `mysql`")
+            err(vec![("tls.verify_mode", "selfsigned_peer")])
+                .contains("not supported by driver `mysql`")
         );
-        assert!(err(vec![("tls.verify_mode", Value::Str("nope".into()))]).contains("expected"));
+        assert!(err(vec![("tls.verify_mode", "nope")]).contains("expected one of"));
         assert!(
-            err(vec![(
-                "tls.cacertfile",
-                Value::Str("/nonexistent/ca.pem".into())
-            )])
-            .contains("`tls.cacertfile` \"/nonexistent/ca.pem\"")
+            err(vec![("tls.cacertfile", "/nonexistent/ca.pem")])
+                .contains("`tls.cacertfile` \"/nonexistent/ca.pem\"")
         );
         assert!(
-            err(vec![("tls.versions", Value::List(vec!["tlsv1.3".into()]))])
-                .contains("tls.versions")
+            err(vec![("tls.versions", "tlsv1.3")])
+                .contains("`tls.versions` is not supported by driver `mysql`")
         );
-        assert!(err(vec![("tls.certfile", Value::Str("c.pem".into()))]).contains("go together"));
-        assert!(err(vec![("port", Value::Int(70000))]).contains("not a TCP port"));
-        assert!(err(vec![("query_timeout", Value::Int(0))]).contains("positive"));
-        let missing = Mysql::from_settings(&Settings::new("p", vec![])).unwrap_err();
-        assert_eq!(missing.to_string(), "pool `p`: `host` is required");
+        assert!(err(vec![("tls.certfile", "c.pem")]).contains("needs `tls.keyfile`"));
+        assert!(err(vec![("port", "70000")]).contains("must be between 1 and 65535, got 70000"));
+        assert!(err(vec![("query_timeout", "0")]).contains("must be at least 1"));
+        let missing = Settings::builder("p", PoolType::Rdbms, Some(Driver::Mysql))
+            .build()
+            .unwrap_err();
+        assert_eq!(
+            missing.to_string(),
+            "pool `p`: `host` is required and has no value"
+        );
     }
 }

@@ -51,14 +51,15 @@ use std::time::Duration;
 
 use tokio::sync::oneshot;
 
-use crate::declared::{FromSettings, Settings, StartError};
+use crate::declared::{FromSettings, StartError};
+use crate::settings::{OdbcSettings, Settings, keys};
 
 /// The client crate, re-exported so that closures given to [`OdbcConnection::with`] name the
 /// same version.
 pub use odbc_api;
 
 /// The default `query_timeout`, as MongooseIM's.
-pub const DEFAULT_QUERY_TIMEOUT: Duration = Duration::from_millis(5000);
+pub const DEFAULT_QUERY_TIMEOUT: Duration = crate::settings::defaults::QUERY_TIMEOUT;
 
 /// How long the driver may take to log in, by default (the pool's connect timeout is 5 s too).
 pub const DEFAULT_LOGIN_TIMEOUT: Duration = Duration::from_secs(5);
@@ -473,52 +474,46 @@ impl OdbcConnection {
 }
 
 impl FromSettings for Odbc {
-    fn from_settings(settings: &Settings) -> Result<Self, StartError> {
-        let connection_string = settings.require_str("settings")?;
+    fn from_settings(s: &Settings) -> Result<Self, StartError> {
+        let settings = OdbcSettings::from_settings(s)?;
+        let connection_string = settings.settings.expose();
         if connection_string.trim().is_empty() {
-            return Err(settings.error(
-                "`settings` is empty; expected an ODBC connection string such as \"DSN=mydb\"",
-            ));
+            return Err(s.error(format!(
+                "`{}` is empty; expected an ODBC connection string such as \"DSN=mydb\"",
+                keys::SETTINGS
+            )));
         }
-        let query_timeout = match settings.int("query_timeout") {
-            None => Some(DEFAULT_QUERY_TIMEOUT),
-            Some(ms) if ms > 0 => Some(Duration::from_millis(ms as u64)),
-            Some(ms) => {
-                return Err(settings.error(format!(
-                    "`query_timeout` = {ms}: must be a positive number of milliseconds"
-                )));
-            }
-        };
-        Ok(Odbc::new(connection_string).query_timeout(query_timeout))
+        Ok(Odbc::new(connection_string).query_timeout(Some(settings.query_timeout)))
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::declared::Value;
+    use crate::settings::{Driver, PoolType};
 
     #[test]
     fn settings_are_read_and_the_string_stays_secret() {
-        let s = Settings::new(
-            "rdbms.global.default",
-            vec![
-                ("settings", Value::Str("DSN=mydb;UID=mim;PWD=s3cret".into())),
-                ("query_timeout", Value::Int(1500)),
-            ],
-        );
-        let odbc = Odbc::from_settings(&s).unwrap();
-        assert_eq!(odbc.get_query_timeout(), Some(Duration::from_millis(1500)));
-        let debug = format!("{odbc:?}");
+        let odbc = |text: &str| {
+            Settings::builder("p", PoolType::Rdbms, Some(Driver::Odbc))
+                .set(keys::SETTINGS, text)
+                .set(keys::QUERY_TIMEOUT, 1500)
+                .build()
+                .and_then(|s| Odbc::from_settings(&s))
+        };
+        let o = odbc("DSN=mydb;UID=mim;PWD=s3cret").unwrap();
+        assert_eq!(o.get_query_timeout(), Some(Duration::from_millis(1500)));
+        let debug = format!("{o:?}");
         assert!(debug.contains("DSN=mydb;UID=mim;PWD=***"), "{debug}");
         assert!(!debug.contains("s3cret"), "{debug}");
-        let err = Odbc::from_settings(&Settings::new("p", vec![])).unwrap_err();
-        assert_eq!(err.to_string(), "pool `p`: `settings` is required");
-        let err = Odbc::from_settings(&Settings::new(
-            "p",
-            vec![("settings", Value::Str(" ".into()))],
-        ))
-        .unwrap_err();
+        let err = Settings::builder("p", PoolType::Rdbms, Some(Driver::Odbc))
+            .build()
+            .unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "pool `p`: `settings` is required and has no value"
+        );
+        let err = odbc(" ").unwrap_err();
         assert!(err.to_string().contains("is empty"), "{err}");
     }
 

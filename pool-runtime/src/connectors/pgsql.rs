@@ -73,14 +73,13 @@ use tokio_postgres::{CancelToken, Client, Config, NoTls};
 use tokio_postgres_rustls::MakeRustlsConnect;
 
 use crate::connectors::tls::Tls;
-use crate::declared::{FromSettings, Settings, StartError, Value};
+use crate::declared::{FromSettings, StartError};
+use crate::settings::{PgsqlSettings, Settings};
 
 /// The tokio-postgres this connector is built on, so users name its types (`Client`, `Row`,
 /// `Error`) at the very version the pool hands out, without a dependency of their own.
 pub use tokio_postgres;
 
-/// `query_timeout` when a declaration does not set it (MongooseIM's default), in ms.
-const DEFAULT_QUERY_TIMEOUT_MS: i64 = 5000;
 /// How long cancelling an abandoned statement may take before we give up on it.
 const CANCEL_TIMEOUT: Duration = Duration::from_secs(5);
 
@@ -170,13 +169,7 @@ impl Pgsql {
         };
         if pgsql.config.get_ssl_mode() == SslMode::Require {
             // Verification on, with the system's roots: what `verify_mode = peer` means.
-            let peer = Settings::new(
-                "pgsql",
-                vec![("tls.verify_mode", Value::Str("peer".into()))],
-            );
-            if let Ok(Some(tls)) = Tls::from_settings(&peer) {
-                pgsql = pgsql.with_tls(tls);
-            }
+            pgsql = pgsql.with_tls(Tls::system());
         }
         pgsql
     }
@@ -444,56 +437,35 @@ impl crate::Multiplexed for Pgsql {
 
 impl FromSettings for Pgsql {
     fn from_settings(s: &Settings) -> Result<Self, StartError> {
-        if let Some(driver) = s.str("driver")
-            && driver != "pgsql"
-        {
-            return Err(s.error(format!(
-                "`driver` = {driver:?}: this connector is for `pgsql`"
-            )));
-        }
-        let host = s.require_str("host")?;
-        if host.trim().is_empty() {
-            return Err(s.error("`host` is empty"));
-        }
-        let port = match s.int("port") {
-            None => 5432,
-            Some(p) => u16::try_from(p)
-                .ok()
-                .filter(|&p| p > 0)
-                .ok_or_else(|| s.error(format!("`port` = {p}: expected 1..=65535")))?,
+        let settings = PgsqlSettings::from_settings(s)?;
+        let tls = match &settings.tls {
+            Some(options) => Some(Tls::from_options(options, s)?),
+            None => None,
         };
-        let database = s.require_str("database")?;
-        let username = s.require_str("username")?;
-        let positive = |key: &str, default: Option<i64>| match s.int(key).or(default) {
-            Some(v) if v <= 0 => Err(s.error(format!("`{key}` = {v}: expected a positive number"))),
-            v => Ok(v),
-        };
-        let query_timeout = positive("query_timeout", Some(DEFAULT_QUERY_TIMEOUT_MS))?
-            .unwrap_or(DEFAULT_QUERY_TIMEOUT_MS);
-        positive("keepalive_interval", None)?;
-        positive("max_start_interval", None)?;
-        let tls = Tls::from_settings(s)?;
-        let mode = match (&tls, s.bool("tls.required").unwrap_or(false)) {
+        let required = settings
+            .tls
+            .as_ref()
+            .and_then(|t| t.required)
+            .unwrap_or(false);
+        let mode = match (&tls, required) {
             (None, _) => SslMode::Disable,
             (Some(_), false) => SslMode::Prefer,
             (Some(_), true) => SslMode::Require,
         };
         let mut config = Config::new();
         config
-            .host(host)
-            .port(port)
-            .dbname(database)
-            .user(username)
+            .host(&settings.host)
+            .port(settings.port)
+            .dbname(&settings.database)
+            .user(&settings.username)
+            .password(settings.password.expose())
             .application_name(s.pool().as_str())
             .ssl_mode(mode);
-        if let Some(password) = s.str("password") {
-            config.password(password);
-        }
         let mut pgsql = Pgsql::new(config);
         if let Some(tls) = tls {
             pgsql = pgsql.with_tls(tls);
         }
-        Ok(pgsql.query_timeout(Duration::from_millis(query_timeout as u64)))
+        Ok(pgsql.query_timeout(settings.query_timeout))
     }
 
     /// Declared pgsql pools are shared-capable: `call_shared`/`get_shared` pipeline on a

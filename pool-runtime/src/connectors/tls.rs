@@ -23,7 +23,8 @@ use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer, ServerName, UnixTime};
 use rustls::{ClientConfig, DigitallySignedStruct, RootCertStore, SignatureScheme};
 
-use crate::declared::{Settings, StartError};
+use crate::declared::StartError;
+use crate::settings::{Settings, TlsOptions, VerifyMode, keys};
 
 /// A declared `tls(...)` section, ready for a connector.
 #[derive(Clone)]
@@ -44,31 +45,61 @@ impl std::fmt::Debug for Tls {
 }
 
 impl Tls {
-    /// The `tls(...)` section of `settings`, or `None` if it has none.
+    /// The `tls` section of `settings`, or `None` if it has none.
+    ///
+    /// # Errors
+    ///
+    /// A file that cannot be read or holds no PEM certificate or key, an unknown cipher
+    /// or version, each naming its key.
     pub fn from_settings(settings: &Settings) -> Result<Option<Tls>, StartError> {
-        if !settings.has_tls() {
-            return Ok(None);
+        match TlsOptions::from_section(settings)? {
+            Some(options) => Self::from_options(&options, settings).map(Some),
+            None => Ok(None),
         }
-        let provider = Arc::new(provider(settings)?);
-        let versions = versions(settings)?;
+    }
+
+    /// Verification against the system's roots and nothing else: what `verify_mode = peer`
+    /// means without a `cacertfile`.
+    pub fn system() -> Tls {
+        let provider = Arc::new(rustls::crypto::ring::default_provider());
+        let mut roots = RootCertStore::empty();
+        roots.add_parsable_certificates(rustls_native_certs::load_native_certs().certs);
+        let config = ClientConfig::builder_with_provider(provider)
+            .with_safe_default_protocol_versions()
+            .expect("ring supports the default versions")
+            .with_root_certificates(roots)
+            .with_no_client_auth();
+        Tls {
+            config: Arc::new(config),
+            server_name: None,
+        }
+    }
+
+    /// A checked `tls` section as a rustls configuration; `settings` names the pool in errors.
+    ///
+    /// # Errors
+    ///
+    /// See [`Tls::from_settings`].
+    pub fn from_options(options: &TlsOptions, settings: &Settings) -> Result<Tls, StartError> {
+        let provider = Arc::new(provider(options, settings)?);
+        let versions = versions(options, settings)?;
         let builder = ClientConfig::builder_with_provider(provider.clone())
             .with_protocol_versions(&versions)
-            .map_err(|e| settings.error(format!("`tls.versions`: {e}")))?;
-        let roots = roots(settings)?;
-        let mode = settings.str("tls.verify_mode").unwrap_or("peer");
-        let builder = match mode {
-            "peer" | "selfsigned_peer" => {
+            .map_err(|e| settings.error(format!("`{}`: {e}", keys::TLS_VERSIONS)))?;
+        let roots = roots(options, settings)?;
+        let builder = match options.verify_mode {
+            mode @ (VerifyMode::Peer | VerifyMode::SelfsignedPeer) => {
                 let webpki = rustls::client::WebPkiServerVerifier::builder_with_provider(
                     Arc::new(roots),
                     provider.clone(),
                 )
                 .build()
-                .map_err(|e| settings.error(format!("`tls.cacertfile`: {e}")))?;
-                if mode == "peer" {
+                .map_err(|e| settings.error(format!("`{}`: {e}", keys::TLS_CACERTFILE)))?;
+                if mode == VerifyMode::Peer {
                     builder.with_webpki_verifier(webpki)
                 } else {
-                    let pinned = match settings.str("tls.cacertfile") {
-                        Some(path) => read_certs(settings, "tls.cacertfile", path)?,
+                    let pinned = match &options.cacertfile {
+                        Some(path) => read_certs(settings, keys::TLS_CACERTFILE, path)?,
                         None => Vec::new(),
                     };
                     builder
@@ -76,39 +107,32 @@ impl Tls {
                         .with_custom_certificate_verifier(Arc::new(SelfSignedOk { webpki, pinned }))
                 }
             }
-            "none" => builder
+            VerifyMode::None => builder
                 .dangerous()
                 .with_custom_certificate_verifier(Arc::new(NoVerification(
                     provider.signature_verification_algorithms,
                 ))),
-            other => {
-                return Err(settings.error(format!(
-                    "`tls.verify_mode` = {other:?}; expected `peer`, `selfsigned_peer` or `none`"
-                )));
-            }
         };
-        let mut config = match (settings.str("tls.certfile"), settings.str("tls.keyfile")) {
+        // The table pairs `certfile` with `keyfile`, so one without the other never gets here.
+        let mut config = match (&options.certfile, &options.keyfile) {
             (Some(cert), Some(key)) => {
-                let chain = read_certs(settings, "tls.certfile", cert)?;
-                let key = read_key(settings, key)?;
-                builder
-                    .with_client_auth_cert(chain, key)
-                    .map_err(|e| settings.error(format!("`tls.certfile`/`tls.keyfile`: {e}")))?
+                let chain = read_certs(settings, keys::TLS_CERTFILE, cert)?;
+                let key = read_key(options, settings, key)?;
+                builder.with_client_auth_cert(chain, key).map_err(|e| {
+                    settings.error(format!(
+                        "`{}`/`{}`: {e}",
+                        keys::TLS_CERTFILE,
+                        keys::TLS_KEYFILE
+                    ))
+                })?
             }
-            (None, None) => builder.with_no_client_auth(),
-            _ => {
-                return Err(settings.error("`tls.certfile` and `tls.keyfile` go together"));
-            }
+            _ => builder.with_no_client_auth(),
         };
-        config.enable_sni = settings
-            .bool("tls.server_name_indication.enabled")
-            .unwrap_or(true);
-        Ok(Some(Tls {
+        config.enable_sni = options.server_name_indication_enabled;
+        Ok(Tls {
             config: Arc::new(config),
-            server_name: settings
-                .str("tls.server_name_indication.host")
-                .map(String::from),
-        }))
+            server_name: options.server_name_indication_host.clone(),
+        })
     }
 
     /// The name to verify for a connection to `host`.
@@ -132,34 +156,48 @@ fn read_certs(
 }
 
 /// The client key: plain PEM, or encrypted PKCS#8 opened with `tls.password`.
-fn read_key(settings: &Settings, path: &str) -> Result<PrivateKeyDer<'static>, StartError> {
-    let fail = |e: &dyn std::fmt::Display| settings.error(format!("`tls.keyfile` {path:?}: {e}"));
-    let Some(password) = settings.str("tls.password") else {
-        return PrivateKeyDer::from_pem_file(path)
-            .map_err(|e| fail(&format!("{e} (an encrypted key needs `tls.password`)")));
+fn read_key(
+    options: &TlsOptions,
+    settings: &Settings,
+    path: &str,
+) -> Result<PrivateKeyDer<'static>, StartError> {
+    let fail = |e: &dyn std::fmt::Display| {
+        settings.error(format!("`{}` {path:?}: {e}", keys::TLS_KEYFILE))
+    };
+    let Some(password) = &options.password else {
+        return PrivateKeyDer::from_pem_file(path).map_err(|e| {
+            fail(&format!(
+                "{e} (an encrypted key needs `{}`)",
+                keys::TLS_PASSWORD
+            ))
+        });
     };
     let text = std::fs::read(path).map_err(|e| fail(&e))?;
     let (label, der) = pkcs8::der::pem::decode_vec(&text).map_err(|e| fail(&e))?;
     if label != "ENCRYPTED PRIVATE KEY" {
         return Err(fail(&format!(
-            "`tls.password` is set but the file holds a `{label}`, not an encrypted PKCS#8 key"
+            "`{}` is set but the file holds a `{label}`, not an encrypted PKCS#8 key",
+            keys::TLS_PASSWORD
         )));
     }
     let info = pkcs8::EncryptedPrivateKeyInfo::try_from(der.as_slice()).map_err(|e| fail(&e))?;
-    let key = info
-        .decrypt(password)
-        .map_err(|e| fail(&format!("cannot decrypt with `tls.password`: {e}")))?;
+    let key = info.decrypt(password.expose()).map_err(|e| {
+        fail(&format!(
+            "cannot decrypt with `{}`: {e}",
+            keys::TLS_PASSWORD
+        ))
+    })?;
     Ok(PrivateKeyDer::Pkcs8(key.as_bytes().to_vec().into()))
 }
 
-fn roots(settings: &Settings) -> Result<RootCertStore, StartError> {
+fn roots(options: &TlsOptions, settings: &Settings) -> Result<RootCertStore, StartError> {
     let mut roots = RootCertStore::empty();
-    match settings.str("tls.cacertfile") {
+    match &options.cacertfile {
         Some(path) => {
-            for cert in read_certs(settings, "tls.cacertfile", path)? {
-                roots
-                    .add(cert)
-                    .map_err(|e| settings.error(format!("`tls.cacertfile` {path:?}: {e}")))?;
+            for cert in read_certs(settings, keys::TLS_CACERTFILE, path)? {
+                roots.add(cert).map_err(|e| {
+                    settings.error(format!("`{}` {path:?}: {e}", keys::TLS_CACERTFILE))
+                })?;
             }
         }
         None => {
@@ -171,9 +209,10 @@ fn roots(settings: &Settings) -> Result<RootCertStore, StartError> {
 }
 
 fn versions(
+    options: &TlsOptions,
     settings: &Settings,
 ) -> Result<Vec<&'static rustls::SupportedProtocolVersion>, StartError> {
-    let Some(list) = settings.list("tls.versions") else {
+    let Some(list) = &options.versions else {
         return Ok(rustls::ALL_VERSIONS.to_vec());
     };
     list.iter()
@@ -182,7 +221,8 @@ fn versions(
                 "tlsv12" | "tls12" => Ok(&rustls::version::TLS12),
                 "tlsv13" | "tls13" => Ok(&rustls::version::TLS13),
                 _ => Err(settings.error(format!(
-                    "`tls.versions`: unsupported version {v:?}; expected `tlsv1.2` or `tlsv1.3`"
+                    "`{}`: unsupported version {v:?}; expected `tlsv1.2` or `tlsv1.3`",
+                    keys::TLS_VERSIONS
                 ))),
             },
         )
@@ -190,9 +230,9 @@ fn versions(
 }
 
 /// The ring provider, narrowed to `tls.ciphers` when given.
-fn provider(settings: &Settings) -> Result<CryptoProvider, StartError> {
+fn provider(options: &TlsOptions, settings: &Settings) -> Result<CryptoProvider, StartError> {
     let mut provider = rustls::crypto::ring::default_provider();
-    let Some(ciphers) = settings.str("tls.ciphers") else {
+    let Some(ciphers) = &options.ciphers else {
         return Ok(provider);
     };
     let all = provider.cipher_suites.clone();
@@ -212,7 +252,8 @@ fn provider(settings: &Settings) -> Result<CryptoProvider, StartError> {
             None => {
                 let known: Vec<_> = all.iter().map(name_of).collect();
                 return Err(settings.error(format!(
-                    "`tls.ciphers`: unknown or unsupported suite {wanted:?}; supported: {}",
+                    "`{}`: unknown or unsupported suite {wanted:?}; supported: {}",
+                    keys::TLS_CIPHERS,
                     known.join(", ")
                 )));
             }
@@ -340,10 +381,17 @@ impl ServerCertVerifier for NoVerification {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::declared::Value;
+    use crate::settings::{Driver, SettingsBuilder};
 
-    fn settings(values: Vec<(&'static str, Value)>) -> Settings {
-        Settings::new("t", values)
+    /// Settings of a pgsql pool (the driver that honours every TLS key) from text values.
+    fn settings(values: Vec<(&str, &str)>) -> Settings {
+        try_settings(values).unwrap()
+    }
+
+    fn try_settings(values: Vec<(&str, &str)>) -> Result<Settings, StartError> {
+        SettingsBuilder::sql_for_tests("t", Driver::Pgsql)
+            .set_all(values)
+            .build()
     }
 
     #[test]
@@ -354,14 +402,11 @@ mod tests {
     #[test]
     fn options_are_read() {
         let s = settings(vec![
-            ("tls.verify_mode", Value::Str("none".into())),
-            ("tls.server_name_indication.enabled", Value::Bool(false)),
-            (
-                "tls.server_name_indication.host",
-                Value::Str("db.internal".into()),
-            ),
-            ("tls.versions", Value::List(vec!["tlsv1.3".into()])),
-            ("tls.ciphers", Value::Str("TLS13_AES_128_GCM_SHA256".into())),
+            ("tls.verify_mode", "none"),
+            ("tls.server_name_indication.enabled", "false"),
+            ("tls.server_name_indication.host", "db.internal"),
+            ("tls.versions", "tlsv1.3"),
+            ("tls.ciphers", "TLS13_AES_128_GCM_SHA256"),
         ]);
         let tls = Tls::from_settings(&s).unwrap().unwrap();
         assert!(!tls.config.enable_sni);
@@ -376,17 +421,18 @@ mod tests {
                 .to_string()
         };
         assert!(
-            err("tls.cacertfile", Value::Str("/nonexistent.pem".into()))
+            err("tls.cacertfile", "/nonexistent.pem")
                 .contains("`tls.cacertfile` \"/nonexistent.pem\"")
         );
+        assert!(err("tls.versions", "sslv3").contains("unsupported version"));
+        assert!(err("tls.ciphers", "RC4-MD5").contains("unknown or unsupported suite"));
+        let unpaired = try_settings(vec![("tls.certfile", "a.pem")]).err().unwrap();
         assert!(
-            err("tls.versions", Value::List(vec!["sslv3".into()])).contains("unsupported version")
+            unpaired
+                .to_string()
+                .contains("`tls.certfile` (from the builder) needs `tls.keyfile`"),
+            "{unpaired}"
         );
-        assert!(
-            err("tls.ciphers", Value::Str("RC4-MD5".into()))
-                .contains("unknown or unsupported suite")
-        );
-        assert!(err("tls.certfile", Value::Str("a.pem".into())).contains("go together"));
     }
 
     #[test]
@@ -431,12 +477,12 @@ mod tests {
         ]);
         let with = |password: Option<&str>| {
             let mut v = vec![
-                ("tls.verify_mode", Value::Str("none".into())),
-                ("tls.certfile", Value::Str(cert.to_str().unwrap().into())),
-                ("tls.keyfile", Value::Str(k.into())),
+                ("tls.verify_mode", "none"),
+                ("tls.certfile", cert.to_str().unwrap()),
+                ("tls.keyfile", k),
             ];
             if let Some(p) = password {
-                v.push(("tls.password", Value::Str(p.into())));
+                v.push(("tls.password", p));
             }
             Tls::from_settings(&settings(v)).map(|t| t.is_some())
         };
@@ -462,10 +508,10 @@ mod tests {
             "TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256"
         );
         let s = settings(vec![
-            ("tls.verify_mode", Value::Str("none".into())),
+            ("tls.verify_mode", "none"),
             (
                 "tls.ciphers",
-                Value::Str("ECDHE-ECDSA-AES256-GCM-SHA384:TLS13_AES_256_GCM_SHA384".into()),
+                "ECDHE-ECDSA-AES256-GCM-SHA384:TLS13_AES_256_GCM_SHA384",
             ),
         ]);
         assert!(Tls::from_settings(&s).unwrap().is_some());

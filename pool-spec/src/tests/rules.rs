@@ -53,7 +53,7 @@ fn unknown_key() {
     );
     assert_eq!(
         one("redis(zzz = 1)"),
-        "unknown key `zzz` in `redis` pool; expected one of `scope`, `tag`, `workers`, `strategy`, `call_timeout`, `max_worker_queue_len`, `overrun_warning`, `max_overrun_warnings`, `queue_type` or `connection`"
+        "unknown key `zzz` in `redis` pool; expected one of `scope`, `tag`, `workers`, `strategy`, `call_timeout`, `max_worker_queue_len`, `overrun_warning`, `max_overrun_warnings`, `queue_type`, `connect_timeout`, `shared_depth` or `connection`"
     );
 }
 

@@ -1,0 +1,47 @@
+//! The connector test kit: settings for a pool on one of the test servers, built through the
+//! same checked path as a declaration's ([`pool_runtime::settings::Settings::builder`]), so a
+//! test cannot hand a connector a value the table would refuse.
+//!
+//! ```no_run
+//! use pool_runtime::settings::keys;
+//! use test_support::{PG, kit, require};
+//!
+//! let pg = require(PG);
+//! let settings = kit::sql(&pg)
+//!     .set(keys::QUERY_TIMEOUT, 2000)
+//!     .build()
+//!     .expect("valid settings");
+//! # let _ = settings;
+//! ```
+
+use pool_runtime::settings::{Driver, PoolType, Settings, SettingsBuilder, keys};
+
+use crate::Sql;
+
+/// The pool name the kit's settings use unless a test names its own.
+pub const POOL: &str = "rdbms.global.default";
+
+/// An `rdbms` pool on `sql` (pgsql or mysql, by its scheme), named [`POOL`]: host, port,
+/// database, user and password set; add more with `.set(key, value)`.
+pub fn sql(sql: &Sql) -> SettingsBuilder {
+    sql_named(POOL, sql)
+}
+
+/// [`sql`], for a pool named `name`.
+pub fn sql_named(name: &str, sql: &Sql) -> SettingsBuilder {
+    let driver = match sql.scheme {
+        "postgres" => Driver::Pgsql,
+        _ => Driver::Mysql,
+    };
+    Settings::builder(name, PoolType::Rdbms, Some(driver))
+        .set(keys::HOST, &sql.host)
+        .set(keys::PORT, sql.port)
+        .set(keys::DATABASE, &sql.db)
+        .set(keys::USERNAME, &sql.user)
+        .set(keys::PASSWORD, &sql.password)
+}
+
+/// An `rdbms` pool with `driver = odbc` on the connection string `settings`.
+pub fn odbc(settings: &str) -> SettingsBuilder {
+    Settings::builder(POOL, PoolType::Rdbms, Some(Driver::Odbc)).set(keys::SETTINGS, settings)
+}
