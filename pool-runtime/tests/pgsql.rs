@@ -503,56 +503,6 @@ async fn a_wrong_password_over_tls_with_scram_too() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn keepalive_brings_terminated_connections_back_with_no_caller() {
-    let pg = require(PG);
-    let name = "pg.keepalive";
-    let pool = Pool::<Pgsql, BestWorker>::builder(pgsql(name, &pg, vec![]))
-        .name(name)
-        .workers(3)
-        .keepalive_interval(Duration::from_secs(1))
-        .build()
-        .await
-        .unwrap();
-    let admin = admin(&pg).await;
-    let pids = async || -> Vec<i32> {
-        let rows = admin
-            .query(
-                "SELECT pid FROM pg_stat_activity WHERE application_name = $1 ORDER BY pid",
-                &[&name],
-            )
-            .await
-            .unwrap();
-        rows.iter().map(|r| r.get(0)).collect()
-    };
-    let before = pids().await;
-    assert_eq!(before.len(), 3);
-    let killed = Instant::now();
-    admin
-        .execute(
-            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = $1",
-            &[&name],
-        )
-        .await
-        .unwrap();
-    let after = loop {
-        let now = pids().await;
-        if now.len() == 3 && now.iter().all(|p| !before.contains(p)) {
-            break now;
-        }
-        assert!(
-            killed.elapsed() < Duration::from_secs(10),
-            "not back after 10 s: {now:?}"
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    };
-    println!(
-        "keepalive: 3 connections back {:?} after pg_terminate_backend, no caller: {before:?} -> {after:?}",
-        killed.elapsed()
-    );
-    assert_eq!(pool.status().down, 0);
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn query_timeout_is_the_servers_statement_timeout() {
     let pg = require(PG);
     let extra = vec![("query_timeout", s(300))];

@@ -1,47 +1,117 @@
-//! The pgsql connector under faults, on the throwaway TLS server (5433), holding its lock
-//! alone: under a steady load, every backend is terminated; the server restarts; the server
-//! stops for a few seconds and starts again. The pool must recover by itself, no call may
+//! The pgsql connector under faults, on the throwaway TLS server (5433): the scenarios every
+//! connector passes (`test_support::faults`: every backend terminated, the server restarted or
+//! stopped for a while under load, a wrong password, `call_timeout`, keepalive), then what is
+//! PostgreSQL's own (logins refused for a while). The pool must recover by itself, no call may
 //! hang past its `call_timeout`, and every call after recovery must succeed. Run with
 //! `--nocapture` to see the recovery times.
 #![cfg(feature = "pgsql")]
 
+use std::future::Future;
+use std::sync::atomic::AtomicUsize;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use pool_runtime::connectors::Pgsql;
 use pool_runtime::declared::FromSettings;
 use pool_runtime::settings::keys;
-use pool_runtime::{BestWorker, Pool};
+use pool_runtime::{BestWorker, Pool, PoolBuilder};
+use test_support::faults::{self, Backend, CALL_TIMEOUT, Fault, Res, SLACK, WORKERS};
 use test_support::{PG_TLS, Sql, TLS, kit, lock_exclusive, lock_shared, require};
 
 type PgPool = Pool<Pgsql, BestWorker>;
 
-const WORKERS: usize = 4;
-const TASKS: usize = 8;
-const CALL_TIMEOUT: Duration = Duration::from_millis(1000);
-/// Scheduling noise on a loaded 2-core machine, on top of `call_timeout`.
-const SLACK: Duration = Duration::from_millis(250);
-
-struct Call {
-    start: Instant,
-    took: Duration,
-    error: Option<String>,
+/// The throwaway TLS server, TLS required; every other call is shared (pipelined).
+#[derive(Clone)]
+struct Pg {
+    pg: Sql,
+    calls: Arc<AtomicUsize>,
 }
 
-/// The pool under test: TLS required, keepalive every second, reconnect backoff capped at 1 s.
-async fn pool(name: &'static str, pg: &Sql) -> PgPool {
-    builder(name, pg)
-        .keepalive_interval(Duration::from_secs(1))
-        .max_start_interval(Duration::from_secs(1))
-        .build()
-        .await
-        .unwrap()
+fn pg() -> Pg {
+    Pg {
+        pg: require(PG_TLS),
+        calls: Arc::default(),
+    }
+}
+
+impl Backend for Pg {
+    type Connector = Pgsql;
+
+    fn builder(&self, name: &str, password: &str) -> PoolBuilder<Pgsql, BestWorker> {
+        builder(name, &self.pg, password)
+    }
+
+    fn password(&self) -> String {
+        self.pg.password.clone()
+    }
+
+    fn wrong_password_says(&self) -> &'static str {
+        "password authentication failed for user"
+    }
+
+    fn query(&self, pool: &PgPool) -> impl Future<Output = Res> + Send {
+        let shared = self
+            .calls
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+            % 2
+            == 1;
+        let query =
+            async |c: &tokio_postgres::Client| c.query_one("SELECT 1::int", &[]).await.map(|_| ());
+        async move {
+            let result = if shared {
+                pool.call_shared(async |c| query(c).await).await
+            } else {
+                pool.call(async |c| query(c).await).await
+            };
+            match result {
+                Ok(r) => r.map_err(|e| format!("query: {e}")),
+                Err(e) => Err(format!("pool: {e}")),
+            }
+        }
+    }
+
+    async fn sleep(&self, pool: &PgPool, secs: u32) -> Res {
+        let sql = format!("SELECT pg_sleep({secs})");
+        match pool.call(async |c| c.batch_execute(&sql).await).await {
+            Ok(r) => r.map_err(|e| format!("query: {e}")),
+            Err(e) => Err(format!("pool: {e}")),
+        }
+    }
+
+    fn sessions(&self, name: &str) -> impl Future<Output = Vec<u64>> + Send {
+        let (pg, name) = (self.pg.clone(), name.to_owned());
+        async move {
+            backends(&pg, &name)
+                .await
+                .into_iter()
+                .map(|p| p as u64)
+                .collect()
+        }
+    }
+
+    fn kill(&self, ids: &[u64]) -> impl Future<Output = ()> + Send {
+        let (pg, ids) = (self.pg.clone(), ids.to_vec());
+        async move {
+            let admin = admin(&pg).await.expect("admin connection");
+            for pid in ids {
+                admin
+                    .execute("SELECT pg_terminate_backend($1)", &[&(pid as i32)])
+                    .await
+                    .unwrap();
+            }
+        }
+    }
+
+    fn ctl(&self, action: &str) {
+        self.pg.ctl(action);
+    }
 }
 
 /// A multiplexed pool of `WORKERS` on the TLS server, TLS required, logging in as `pg.user`.
-fn builder(name: &str, pg: &Sql) -> pool_runtime::PoolBuilder<Pgsql, BestWorker> {
+fn builder(name: &str, pg: &Sql, password: &str) -> PoolBuilder<Pgsql, BestWorker> {
     let certs = require(TLS);
     let settings = kit::sql_named(name, pg)
+        .set(keys::PASSWORD, password)
         .set(keys::QUERY_TIMEOUT, 2000)
         .set(keys::TLS_REQUIRED, true)
         .set(keys::TLS_CACERTFILE, certs.ca.display())
@@ -52,44 +122,6 @@ fn builder(name: &str, pg: &Sql) -> pool_runtime::PoolBuilder<Pgsql, BestWorker>
         .workers(WORKERS)
         .call_timeout(CALL_TIMEOUT)
         .multiplexed()
-}
-
-/// `TASKS` tasks calling in a loop (half exclusive, half shared) until `stop`.
-fn load(
-    pool: &PgPool,
-    stop: &Arc<std::sync::atomic::AtomicBool>,
-) -> (Arc<Mutex<Vec<Call>>>, Vec<tokio::task::JoinHandle<()>>) {
-    let calls = Arc::new(Mutex::new(Vec::new()));
-    let tasks = (0..TASKS)
-        .map(|t| {
-            let (pool, stop, calls) = (pool.clone(), stop.clone(), calls.clone());
-            tokio::spawn(async move {
-                while !stop.load(std::sync::atomic::Ordering::Relaxed) {
-                    let start = Instant::now();
-                    let query = "SELECT 1::int";
-                    let result = if t % 2 == 0 {
-                        pool.call(async |c| c.query_one(query, &[]).await.map(|_| ()))
-                            .await
-                    } else {
-                        pool.call_shared(async |c| c.query_one(query, &[]).await.map(|_| ()))
-                            .await
-                    };
-                    let error = match result {
-                        Ok(Ok(())) => None,
-                        Ok(Err(e)) => Some(format!("query: {e}")),
-                        Err(e) => Some(format!("pool: {e}")),
-                    };
-                    calls.lock().unwrap().push(Call {
-                        start,
-                        took: start.elapsed(),
-                        error,
-                    });
-                    tokio::time::sleep(Duration::from_millis(5)).await;
-                }
-            })
-        })
-        .collect();
-    (calls, tasks)
 }
 
 async fn admin(pg: &Sql) -> Option<tokio_postgres::Client> {
@@ -115,194 +147,56 @@ async fn backends(pg: &Sql, name: &str) -> Vec<i32> {
         .unwrap_or_default()
 }
 
-/// Waits until every worker of `name` has a backend that is not one of `old`.
-async fn all_back(pg: &Sql, name: &str, old: &[i32], since: Instant) -> Duration {
-    loop {
-        let now = backends(pg, name).await;
-        if now.len() == WORKERS && now.iter().all(|p| !old.contains(p)) {
-            return since.elapsed();
-        }
-        assert!(
-            since.elapsed() < Duration::from_secs(20),
-            "pool not back after 20 s: {now:?}"
-        );
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-}
-
-/// Restarts the server if a test stopped it and then failed.
-struct Restart(Sql);
-
-impl Drop for Restart {
-    fn drop(&mut self) {
-        self.0.ctl("start");
-    }
-}
-
-/// Runs `fault` under load and checks and reports the recovery. `fault` returns when the
-/// server answers again (for a restart), and the recovery is measured from the fault's start
-/// and from that moment.
-async fn recovers(name: &'static str, what: &str, fault: impl AsyncFnOnce(&Sql)) {
-    let pg = require(PG_TLS);
-    let _alone = lock_exclusive(PG_TLS);
-    let _restart = Restart(pg.clone());
-    let pool = pool(name, &pg).await;
-    let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
-    let (calls, tasks) = load(&pool, &stop);
-    tokio::time::sleep(Duration::from_millis(700)).await;
-    let old = backends(&pg, name).await;
-    assert_eq!(old.len(), WORKERS);
-
-    let t0 = Instant::now();
-    fault(&pg).await;
-    let answering = t0.elapsed();
-    let back = all_back(&pg, name, &old, t0).await;
-    let recovered = Instant::now();
-    tokio::time::sleep(Duration::from_secs(1)).await;
-    stop.store(true, std::sync::atomic::Ordering::Relaxed);
-    for t in tasks {
-        t.await.unwrap();
-    }
-
-    let calls = calls.lock().unwrap();
-    let slowest = calls.iter().map(|c| c.took).max().unwrap();
-    let first_ok = calls
-        .iter()
-        .filter(|c| c.start >= t0 + answering && c.error.is_none())
-        .map(|c| c.start + c.took - t0)
-        .min()
-        .expect("a call succeeded after the fault");
-    let failed: Vec<&Call> = calls.iter().filter(|c| c.error.is_some()).collect();
-    let after: Vec<&Call> = calls.iter().filter(|c| c.start >= recovered).collect();
-    let mut kinds: Vec<String> = failed
-        .iter()
-        .map(|c| {
-            let e = c.error.as_deref().unwrap();
-            e.split(": ").take(3).collect::<Vec<_>>().join(": ")
-        })
-        .collect();
-    kinds.sort();
-    kinds.dedup();
-    println!(
-        "{what}: server answering after {answering:?}; first successful call {first_ok:?} after \
-         the fault ({:?} after the server answered); all {WORKERS} workers back {back:?} after \
-         the fault ({:?} after the server answered); {} calls, {} failed during the fault, \
-         slowest call {slowest:?}, {} calls after recovery all succeeded",
-        first_ok.saturating_sub(answering),
-        back.saturating_sub(answering),
-        calls.len(),
-        failed.len(),
-        after.len(),
-    );
-    for k in kinds.iter().take(6) {
-        println!("  error seen: {k}");
-    }
-    assert!(
-        slowest <= CALL_TIMEOUT + SLACK,
-        "a call hung for {slowest:?} (call_timeout {CALL_TIMEOUT:?})"
-    );
-    assert!(
-        after.len() > 100,
-        "too few calls after recovery: {}",
-        after.len()
-    );
-    if let Some(bad) = after.iter().find(|c| c.error.is_some()) {
-        panic!(
-            "a call after recovery failed: {}",
-            bad.error.as_deref().unwrap()
-        );
-    }
-    assert_eq!(pool.status().down, 0);
-}
-
-/// Ends every backend of user `pool` but the admin's own.
-async fn terminate_all(pg: &Sql) {
-    let admin = admin(pg).await.expect("admin connection");
-    let killed: i64 = admin
-        .query_one(
-            "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity \
-             WHERE usename = 'pool' AND pid <> pg_backend_pid()",
-            &[],
-        )
-        .await
-        .unwrap()
-        .get(0);
-    assert!(killed >= WORKERS as i64, "terminated {killed}");
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn recovers_when_every_backend_is_terminated() {
-    recovers(
-        "pg.fault.terminate",
-        "pg_terminate_backend of every backend",
-        terminate_all,
-    )
-    .await;
-}
-
-/// Every backend is terminated while the pool sits idle (and was used just now, so no idle
-/// check runs): the calls that follow, exclusive and shared, one every 20 ms, must all
-/// succeed. tokio-postgres knows each connection is closed (`is_closed`), so none may be lent.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn no_call_after_every_backend_is_terminated_gets_a_dead_connection() {
-    let pg = require(PG_TLS);
     let _alone = lock_exclusive(PG_TLS);
-    let name = "pg.fault.dead";
-    let pool = builder(name, &pg)
-        .validate_idle(false)
-        .build()
-        .await
-        .unwrap();
-    let query =
-        async |c: &tokio_postgres::Client| c.query_one("SELECT 1::int", &[]).await.map(|_| ());
-    let ours = backends(&pg, name).await;
-    assert_eq!(ours.len(), WORKERS);
-    terminate_all(&pg).await;
-    // The server has ended them: from here on no call may fail.
-    while backends(&pg, name).await.iter().any(|p| ours.contains(p)) {
-        tokio::time::sleep(Duration::from_millis(5)).await;
-    }
-    let mut n = 0;
-    let failed = test_support::faults::steady_calls(50, Duration::from_millis(20), async || {
-        n += 1;
-        let result = if n % 2 == 0 {
-            pool.call(async |c| query(c).await).await
-        } else {
-            pool.call_shared(async |c| query(c).await).await
-        };
-        match result {
-            Ok(r) => r.map_err(|e| format!("query: {e}")),
-            Err(e) => Err(format!("pool: {e:?}")),
-        }
-    })
-    .await;
-    assert!(failed.is_empty(), "calls after the kill failed: {failed:?}");
+    faults::recovers(&pg(), Fault::KillSessions, Duration::from_secs(1)).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn recovers_when_the_server_restarts() {
-    recovers("pg.fault.restart", "server restart", async |pg| {
-        let pg = pg.clone();
-        tokio::task::spawn_blocking(move || pg.ctl("restart"))
-            .await
-            .unwrap();
-    })
-    .await;
+    let _alone = lock_exclusive(PG_TLS);
+    faults::recovers(&pg(), Fault::Restart, Duration::from_secs(1)).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn recovers_when_the_server_stops_for_a_while() {
-    recovers("pg.fault.stop", "server stopped for 3 s", async |pg| {
-        let pg = pg.clone();
-        tokio::task::spawn_blocking(move || {
-            pg.ctl("stop");
-            std::thread::sleep(Duration::from_secs(3));
-            pg.ctl("start");
-        })
-        .await
-        .unwrap();
-    })
-    .await;
+    let _alone = lock_exclusive(PG_TLS);
+    let stop = Fault::StopFor(Duration::from_secs(3));
+    faults::recovers(&pg(), stop, Duration::from_secs(1)).await;
+}
+
+/// tokio-postgres knows a terminated backend's connection is closed (`is_closed`), so none
+/// is lent, exclusive or shared.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn no_call_after_every_backend_is_terminated_gets_a_dead_connection() {
+    let _alone = lock_exclusive(PG_TLS);
+    faults::no_dead_connection_after_every_session_is_killed(&pg()).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_wrong_password_fails_start_at_once() {
+    let _shared = lock_shared(PG_TLS);
+    faults::wrong_password_fails_start_fast(&pg()).await;
+}
+
+/// The abandoned statement is cancelled on the server, so its backend ends too.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn call_timeout_replaces_the_connection() {
+    let _alone = lock_exclusive(PG_TLS);
+    faults::call_timeout_replaces_the_connection(&pg()).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn keepalive_notices_terminated_backends() {
+    let _alone = lock_exclusive(PG_TLS);
+    faults::keepalive_notices_killed_sessions(&pg()).await;
+}
+
+struct Call {
+    start: Instant,
+    took: Duration,
+    error: Option<String>,
 }
 
 /// Logins refused for 5, 10 and 20 s (every backend ended at the start, so every worker is
@@ -348,7 +242,10 @@ async fn outage(pg: &Sql, secs: u64) -> (u64, Duration, Duration, usize) {
     let mut login = pg.clone();
     login.user = role.clone();
     login.password = "outage".into();
-    let pool = builder(&name, &login).build().await.unwrap();
+    let pool = builder(&name, &login, &login.password)
+        .build()
+        .await
+        .unwrap();
     let calls = Arc::new(Mutex::new(Vec::<Call>::new()));
     let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
     let caller = {
