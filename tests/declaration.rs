@@ -10,7 +10,7 @@ use outgoing_pools::connectors::{
     Cassandra, Elastic, Http, Ldap, Mysql, Odbc, Pgsql, Rabbit, Redis, Riak,
 };
 use outgoing_pools::declared::{PoolSpec, SettingSpec, UnknownHost};
-use outgoing_pools::settings::PoolType;
+use outgoing_pools::settings::{PoolType, keys as key};
 use outgoing_pools::{
     AvailableWorker, BestWorker, Generic, HashWorker, NextWorker, Pool, RandomWorker, StartError,
     defaults,
@@ -245,12 +245,12 @@ fn design_example_plan() {
             5
         )
     );
-    assert_eq!(value(a, "host"), (r#"Str("10.0.0.1")"#.into(), false));
+    assert_eq!(value(a, key::HOST), (r#"Str("10.0.0.1")"#.into(), false));
     for host in ["b.com", "c.eu", "d.eu"] {
         let p = spec(pools, &format!("redis.{host}.default"));
         assert_eq!((p.strategy, p.options().workers), ("random_worker", 10));
-        assert_eq!(value(p, "host").0, r#"Str("10.0.0.2")"#);
-        assert_eq!(value(p, "port"), ("Int(6379)".into(), false));
+        assert_eq!(value(p, key::HOST).0, r#"Str("10.0.0.2")"#);
+        assert_eq!(value(p, key::PORT), ("Int(6379)".into(), false));
     }
 
     let rdbms = spec(pools, "rdbms.global.default");
@@ -282,13 +282,16 @@ fn design_example_plan() {
         ]
     );
     assert_eq!(
-        value(rdbms, "password"),
+        value(rdbms, key::PASSWORD),
         (r#"Env { var: "DB_PASSWORD", default: None }"#.into(), true)
     );
-    assert_eq!(value(rdbms, "port").0, "Int(5432)");
-    assert_eq!(value(rdbms, "keepalive_interval").0, "Int(30)");
-    assert_eq!(value(rdbms, "tls.required"), ("Bool(true)".into(), false));
-    assert_eq!(value(rdbms, "tls.verify_mode").0, r#"Str("peer")"#);
+    assert_eq!(value(rdbms, key::PORT).0, "Int(5432)");
+    assert_eq!(value(rdbms, key::KEEPALIVE_INTERVAL).0, "Int(30)");
+    assert_eq!(
+        value(rdbms, key::TLS_REQUIRED),
+        ("Bool(true)".into(), false)
+    );
+    assert_eq!(value(rdbms, key::TLS_VERIFY_MODE).0, r#"Str("peer")"#);
 
     let http = spec(pools, "http.global.http_auth");
     assert_eq!(
@@ -296,7 +299,7 @@ fn design_example_plan() {
         ("Http", "available_worker", Duration::from_secs(5))
     );
     assert_eq!(keys(http), ["host", "path_prefix", "request_timeout"]);
-    assert_eq!(value(http, "path_prefix").0, r#"Str("/api")"#);
+    assert_eq!(value(http, key::PATH_PREFIX).0, r#"Str("/api")"#);
 
     let push = spec(pools, "generic.global.push");
     assert_eq!((push.connector, push.options().workers), ("Generic", 20));
@@ -366,50 +369,50 @@ fn every_pool_type() {
         (20, "best_worker")
     );
     assert_eq!(
-        value(cassandra, "servers"),
+        value(cassandra, key::SERVERS),
         (r#"Servers([("cassandra_server1.example.com", 9042), ("cassandra_server2.example.com", 9042)])"#
                 .into(),
             false
         )
     );
     assert_eq!(
-        value(cassandra, "auth.plain.password"),
+        value(cassandra, key::AUTH_PLAIN_PASSWORD),
         (
             r#"Env { var: "OP_CASSANDRA_PASSWORD", default: Some("pw") }"#.into(),
             true
         )
     );
-    assert_eq!(value(cassandra, "tls.verify_mode").0, r#"Str("none")"#);
+    assert_eq!(value(cassandra, key::TLS_VERIFY_MODE).0, r#"Str("none")"#);
 
     let riak = spec(pools, "riak.global.default");
     assert_eq!((riak.options().workers, riak.strategy), (20, "next_worker"));
     // `address` is the seed's name for `host`.
-    assert_eq!(value(riak, "host").0, r#"Str("riak.local")"#);
-    assert!(value(riak, "password").1);
+    assert_eq!(value(riak, key::HOST).0, r#"Str("riak.local")"#);
+    assert!(value(riak, key::PASSWORD).1);
     assert_eq!(
-        value(riak, "tls.cacertfile").0,
+        value(riak, key::TLS_CACERTFILE).0,
         r#"Str("path/to/cacert.pem")"#
     );
 
     let redis = spec(pools, "redis.b.com.default");
     assert_eq!(keys(redis), ["host", "port", "database"]);
-    assert_eq!(value(redis, "port").0, "Int(9923)");
+    assert_eq!(value(redis, key::PORT).0, "Int(9923)");
 
     let http = spec(pools, "http.global.http_auth");
-    assert_eq!(value(http, "path_prefix").0, r#"Str("/")"#);
-    assert_eq!(value(http, "request_timeout").0, "Int(2000)");
+    assert_eq!(value(http, key::PATH_PREFIX).0, r#"Str("/")"#);
+    assert_eq!(value(http, key::REQUEST_TIMEOUT).0, "Int(2000)");
 
     let elastic = spec(pools, "elastic.global.default");
     assert_eq!(keys(elastic), ["host", "port"]);
-    assert_eq!(value(elastic, "port").0, "Int(9200)");
+    assert_eq!(value(elastic, key::PORT).0, "Int(9200)");
 
     let pg = spec(pools, "rdbms.global.pg");
-    assert_eq!(value(pg, "tls.required").0, "Bool(true)");
+    assert_eq!(value(pg, key::TLS_REQUIRED).0, "Bool(true)");
     let my = spec(pools, "rdbms.global.my");
     assert_eq!(my.connector, "Mysql");
     assert!(!keys(my).contains(&"tls.required"));
     assert_eq!(
-        value(my, "tls.server_name_indication.enabled").0,
+        value(my, key::TLS_SERVER_NAME_INDICATION_ENABLED).0,
         "Bool(false)"
     );
     let odbc = spec(pools, "rdbms.global.odbc");
@@ -418,7 +421,7 @@ fn every_pool_type() {
         keys(odbc),
         ["driver", "settings", "query_timeout", "max_start_interval"]
     );
-    assert!(value(odbc, "settings").1);
+    assert!(value(odbc, key::SETTINGS).1);
 
     let rabbit = spec(pools, "rabbit.a.com.event_pusher");
     assert_eq!(
@@ -428,24 +431,24 @@ fn every_pool_type() {
         ),
         (20, Some(100))
     );
-    assert_eq!(value(rabbit, "host").0, r#"Str("localhost")"#);
+    assert_eq!(value(rabbit, key::HOST).0, r#"Str("localhost")"#);
     assert_eq!(
-        value(rabbit, "confirms_enabled"),
+        value(rabbit, key::CONFIRMS_ENABLED),
         ("Bool(true)".into(), false)
     );
-    assert_eq!(value(rabbit, "reconnect.delay").0, "Int(2000)");
+    assert_eq!(value(rabbit, key::RECONNECT_DELAY).0, "Int(2000)");
 
     let ldap = spec(pools, "ldap.b.com.default");
     assert_eq!(ldap.options().workers, 5);
     assert_eq!(
-        value(ldap, "servers"),
+        value(ldap, key::SERVERS),
         (r#"List(["ldap-server.example.com"])"#.into(), false)
     );
     assert_eq!(
-        value(ldap, "root_dn").0,
+        value(ldap, key::ROOT_DN).0,
         r#"Str("cn=admin,dc=example,dc=com")"#
     );
-    assert_eq!(value(ldap, "port").0, "Int(389)");
+    assert_eq!(value(ldap, key::PORT).0, "Int(389)");
 
     // Secrets never show in the table, literal or not.
     let table = plan.to_string();
@@ -478,7 +481,7 @@ fn seed_host_expansion() {
     let hosts: Vec<(Option<&str>, String)> = plan
         .pools()
         .iter()
-        .map(|p| (p.host, value(p, "host").0))
+        .map(|p| (p.host, value(p, key::HOST).0))
         .collect();
     assert_eq!(
         hosts,
@@ -506,7 +509,7 @@ fn seed_rdbms_pool_per_host() {
         sizes,
         [("rdbms.global.default", 5), ("rdbms.myhost.com.default", 3)]
     );
-    assert_eq!(value(&plan.pools()[0], "port").0, "Int(3306)");
+    assert_eq!(value(&plan.pools()[0], key::PORT).0, "Int(3306)");
     let _: fn(&Pools, Host) -> &Pool<Mysql, BestWorker> = Pools::rdbms;
 }
 

@@ -215,8 +215,7 @@ impl PoolSpec {
 
     /// Whether `key` is a secret (printed as `***`).
     pub fn is_secret(&self, key: &str) -> bool {
-        crate::settings::rows(self.pool_type, self.driver)
-            .any(|d| d.secret && crate::settings::full_key(d) == key)
+        crate::settings::rows(self.pool_type, self.driver).any(|d| d.secret && d.key() == key)
     }
 
     /// The environment variable that overrides `key` of this pool (see the module docs).
@@ -347,7 +346,7 @@ impl Overrides {
                 });
             };
             let rows: Vec<_> = crate::settings::rows(spec.pool_type, spec.driver).collect();
-            match rows.iter().find(|d| crate::settings::full_key(d) == *key) {
+            match rows.iter().find(|d| d.key() == *key) {
                 Some(d) if d.fixed.is_some() => {
                     return Err(StartError::UnknownOverride {
                         target,
@@ -366,7 +365,7 @@ impl Overrides {
         let mut known: Vec<(String, &'static pool_spec::OptionDesc)> = Vec::new();
         for spec in specs {
             for d in crate::settings::rows(spec.pool_type, spec.driver) {
-                known.push((spec.override_var(&crate::settings::full_key(d)), d));
+                known.push((spec.override_var(&d.key()), d));
             }
         }
         let mut vars: Vec<String> = vars.filter(|v| v.starts_with(OVERRIDE_PREFIX)).collect();

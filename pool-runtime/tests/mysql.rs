@@ -216,7 +216,7 @@ async fn what_a_guard_leaves_half_done_never_reaches_the_next_caller() {
 
     // 1b. The same after the server aborted the statement (query_timeout): the next caller gets
     //     its own result, not the earlier statement's error.
-    let short = start(&settings(&my, vec![("query_timeout", s(200))]), 1)
+    let short = start(&settings(&my, vec![(keys::QUERY_TIMEOUT, s(200))]), 1)
         .await
         .unwrap();
     {
@@ -299,7 +299,7 @@ async fn what_a_guard_leaves_half_done_never_reaches_the_next_caller() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn query_timeout_aborts_a_slow_statement_and_keeps_the_connection() {
     let my = require(MYSQL);
-    let pool = start(&settings(&my, vec![("query_timeout", s(200))]), 1)
+    let pool = start(&settings(&my, vec![(keys::QUERY_TIMEOUT, s(200))]), 1)
         .await
         .unwrap();
     let id = connection_id(&pool).await;
@@ -399,9 +399,9 @@ async fn the_check_is_bounded_by_query_timeout() {
     let st = settings(
         &my,
         vec![
-            ("query_timeout", s(300)),
-            ("host", s("127.0.0.1")),
-            ("port", s(proxy.port())),
+            (keys::QUERY_TIMEOUT, s(300)),
+            (keys::HOST, s("127.0.0.1")),
+            (keys::PORT, s(proxy.port())),
         ],
     );
     let pool = start(&st, 1).await.unwrap();
@@ -412,7 +412,7 @@ async fn the_check_is_bounded_by_query_timeout() {
     let err = pool.connector().is_valid(&mut conn).await.unwrap_err();
     let elapsed = started.elapsed();
     println!("check of a stalled connection: {err} after {elapsed:?}");
-    assert!(err.to_string().contains("query_timeout"), "{err}");
+    assert!(err.to_string().contains(keys::QUERY_TIMEOUT), "{err}");
     assert!(
         elapsed >= Duration::from_millis(290) && elapsed < Duration::from_millis(800),
         "{elapsed:?}"
@@ -446,7 +446,7 @@ async fn tls_with_the_right_ca() {
     let plain = start(&settings(&my, vec![]), 1).await.unwrap();
     assert_eq!(ssl_version(&plain).await, "");
     // `tls(cacertfile = …)`, verify_mode = peer by default, host `127.0.0.1` (in the SAN).
-    let st = settings(&my, vec![("tls.cacertfile", s(&ca))]);
+    let st = settings(&my, vec![(keys::TLS_CACERTFILE, s(&ca))]);
     let pool = start(&st, 2).await.unwrap();
     let v = ssl_version(&pool).await;
     assert!(v.starts_with("TLSv1."), "{v:?}");
@@ -454,9 +454,9 @@ async fn tls_with_the_right_ca() {
     let st = settings(
         &my,
         vec![
-            ("host", s("localhost")),
-            ("tls.verify_mode", s("peer")),
-            ("tls.cacertfile", s(&ca)),
+            (keys::HOST, s("localhost")),
+            (keys::TLS_VERIFY_MODE, s("peer")),
+            (keys::TLS_CACERTFILE, s(&ca)),
         ],
     );
     let pool = start(&st, 1).await.unwrap();
@@ -466,9 +466,9 @@ async fn tls_with_the_right_ca() {
     let st = settings(
         &my,
         vec![
-            ("tls.cacertfile", s(&ca)),
-            ("tls.certfile", s(tls.cert.display())),
-            ("tls.keyfile", s(tls.key.display())),
+            (keys::TLS_CACERTFILE, s(&ca)),
+            (keys::TLS_CERTFILE, s(tls.cert.display())),
+            (keys::TLS_KEYFILE, s(tls.key.display())),
         ],
     );
     let msg = start(&st, 1)
@@ -487,7 +487,7 @@ async fn tls_with_the_wrong_ca_fails_clearly() {
     let tls = require(TLS);
     let _shared = lock_shared(MYSQL_TLS);
     let started = Instant::now();
-    let st = settings(&my, vec![("tls.cacertfile", s(tls.wrong_ca.display()))]);
+    let st = settings(&my, vec![(keys::TLS_CACERTFILE, s(tls.wrong_ca.display()))]);
     let err = start(&st, 2).await.unwrap_err();
     let msg = format!("{err:?}");
     println!("wrong CA: {msg} ({:?})", started.elapsed());
@@ -500,8 +500,8 @@ async fn tls_with_the_wrong_ca_fails_clearly() {
     let st = settings(
         &my,
         vec![
-            ("tls.cacertfile", s(tls.ca.display())),
-            ("tls.server_name_indication.host", s("wrong.example")),
+            (keys::TLS_CACERTFILE, s(tls.ca.display())),
+            (keys::TLS_SERVER_NAME_INDICATION_HOST, s("wrong.example")),
         ],
     );
     let msg = start(&st, 1)
@@ -523,8 +523,8 @@ async fn tls_verify_mode_none_accepts_any_certificate() {
     let st = settings(
         &my,
         vec![
-            ("tls.verify_mode", s("none")),
-            ("tls.cacertfile", s(tls.wrong_ca.display())),
+            (keys::TLS_VERIFY_MODE, s("none")),
+            (keys::TLS_CACERTFILE, s(tls.wrong_ca.display())),
         ],
     );
     let pool = start(&st, 1).await.unwrap();
@@ -543,10 +543,10 @@ async fn tls_sni_off_as_in_the_seed_example() {
     let ca = tls.ca.display().to_string();
     let at_proxy = |extra: Vec<(&'static str, String)>| {
         let mut v = vec![
-            ("host", s("localhost")),
-            ("port", s(proxy.port())),
-            ("tls.verify_mode", s("peer")),
-            ("tls.cacertfile", s(&ca)),
+            (keys::HOST, s("localhost")),
+            (keys::PORT, s(proxy.port())),
+            (keys::TLS_VERIFY_MODE, s("peer")),
+            (keys::TLS_CACERTFILE, s(&ca)),
         ];
         v.extend(extra);
         settings(&my, v)
@@ -558,7 +558,7 @@ async fn tls_sni_off_as_in_the_seed_example() {
     assert_eq!(proxy.take_sni(), [Some("localhost".to_string())]);
 
     // The seed's example: no SNI, TLS verified against the CA.
-    let seed = at_proxy(vec![("tls.server_name_indication.enabled", s(false))]);
+    let seed = at_proxy(vec![(keys::TLS_SERVER_NAME_INDICATION_ENABLED, s(false))]);
     let pool = start(&seed, 1).await.unwrap();
     let v = ssl_version(&pool).await;
     assert!(v.starts_with("TLSv1."), "{v:?}");
@@ -568,10 +568,10 @@ async fn tls_sni_off_as_in_the_seed_example() {
     let wrong = settings(
         &my,
         vec![
-            ("host", s("localhost")),
-            ("port", s(proxy.port())),
-            ("tls.cacertfile", s(tls.wrong_ca.display())),
-            ("tls.server_name_indication.enabled", s(false)),
+            (keys::HOST, s("localhost")),
+            (keys::PORT, s(proxy.port())),
+            (keys::TLS_CACERTFILE, s(tls.wrong_ca.display())),
+            (keys::TLS_SERVER_NAME_INDICATION_ENABLED, s(false)),
         ],
     );
     let msg = start(&wrong, 1)

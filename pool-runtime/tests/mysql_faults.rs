@@ -105,12 +105,7 @@ impl Backend for My {
 impl My {
     fn run(&self, pool: &MyPool, sql: String) -> impl Future<Output = Res> + Send {
         let pool = pool.clone();
-        async move {
-            match pool.call(async |c| c.query_drop(&sql).await).await {
-                Ok(r) => r.map_err(|e| format!("query: {e}")),
-                Err(e) => Err(format!("pool: {e}")),
-            }
-        }
+        async move { faults::outcome(pool.call(async |c| c.query_drop(&sql).await).await) }
     }
 }
 

@@ -278,7 +278,7 @@ async fn tls_off_uses_plain_text() {
 async fn tls_preferred_uses_tls_when_offered_and_plain_text_otherwise() {
     let (pg, pg_tls, certs) = (require(PG), require(PG_TLS), require(TLS));
     let _shared = lock_shared(PG_TLS);
-    let ca = || vec![("tls.cacertfile", s(certs.ca.display().to_string()))];
+    let ca = || vec![(keys::TLS_CACERTFILE, s(certs.ca.display().to_string()))];
     let pool_tls = pool("pg.prefer.tls", pgsql("pg.prefer.tls", &pg_tls, ca()), 1).await;
     assert!(uses_tls(&pool_tls).await, "TLS offered: TLS used");
 
@@ -295,7 +295,10 @@ async fn tls_preferred_uses_tls_when_offered_and_plain_text_otherwise() {
     assert!(!uses_tls(&pool_plain).await, "TLS not offered: plain text");
 
     // Preferred, yet verified: a certificate that does not verify is an error, not a downgrade.
-    let wrong = vec![("tls.cacertfile", s(certs.wrong_ca.display().to_string()))];
+    let wrong = vec![(
+        keys::TLS_CACERTFILE,
+        s(certs.wrong_ca.display().to_string()),
+    )];
     let err = build(pgsql("pg.prefer.wrong", &pg_tls, wrong))
         .await
         .map_err(|e| format!("{e:?}"))
@@ -309,9 +312,9 @@ async fn tls_required_verifies_the_server() {
     let _shared = lock_shared(PG_TLS);
     let required = |ca: &std::path::Path| {
         vec![
-            ("tls.required", s(true)),
-            ("tls.cacertfile", s(ca.display().to_string())),
-            ("tls.verify_mode", s("peer")),
+            (keys::TLS_REQUIRED, s(true)),
+            (keys::TLS_CACERTFILE, s(ca.display().to_string())),
+            (keys::TLS_VERIFY_MODE, s("peer")),
         ]
     };
     let ok = pool("pg.req", pgsql("pg.req", &pg_tls, required(&certs.ca)), 1).await;
@@ -346,9 +349,12 @@ async fn tls_verify_mode_none_accepts_any_certificate() {
     let (pg_tls, certs) = (require(PG_TLS), require(TLS));
     let _shared = lock_shared(PG_TLS);
     let extra = vec![
-        ("tls.required", s(true)),
-        ("tls.cacertfile", s(certs.wrong_ca.display().to_string())),
-        ("tls.verify_mode", s("none")),
+        (keys::TLS_REQUIRED, s(true)),
+        (
+            keys::TLS_CACERTFILE,
+            s(certs.wrong_ca.display().to_string()),
+        ),
+        (keys::TLS_VERIFY_MODE, s("none")),
     ];
     let pool = pool("pg.verify.none", pgsql("pg.verify.none", &pg_tls, extra), 1).await;
     assert!(uses_tls(&pool).await);
@@ -362,9 +368,9 @@ async fn tls_selfsigned_peer_accepts_a_pinned_certificate() {
     let _shared = lock_shared(PG_TLS);
     let pinned = |mode: &str| {
         vec![
-            ("tls.required", s(true)),
-            ("tls.cacertfile", s(certs.cert.display().to_string())),
-            ("tls.verify_mode", s(mode)),
+            (keys::TLS_REQUIRED, s(true)),
+            (keys::TLS_CACERTFILE, s(certs.cert.display().to_string())),
+            (keys::TLS_VERIFY_MODE, s(mode)),
         ]
     };
     let name = "pg.verify.selfsigned";
@@ -382,9 +388,9 @@ async fn tls_server_name_indication_host_is_sent_and_verified() {
     let _shared = lock_shared(PG_TLS);
     let sni = |host: &str| {
         vec![
-            ("tls.required", s(true)),
-            ("tls.cacertfile", s(certs.ca.display().to_string())),
-            ("tls.server_name_indication.host", s(host)),
+            (keys::TLS_REQUIRED, s(true)),
+            (keys::TLS_CACERTFILE, s(certs.ca.display().to_string())),
+            (keys::TLS_SERVER_NAME_INDICATION_HOST, s(host)),
         ]
     };
     // Connected to 127.0.0.1, verified as `localhost` (the certificate names both).
@@ -430,7 +436,7 @@ async fn a_wrong_password_is_a_clear_error_at_once() {
     let err = Pool::<Pgsql, BestWorker>::builder(pgsql(
         "pg.badpw",
         &pg,
-        vec![("password", s("not-the-password"))],
+        vec![(keys::PASSWORD, s("not-the-password"))],
     ))
     .name("pg.badpw")
     .workers(3)
@@ -482,9 +488,9 @@ async fn a_wrong_password_over_tls_with_scram_too() {
     let (pg_tls, certs) = (require(PG_TLS), require(TLS));
     let _shared = lock_shared(PG_TLS);
     let extra = vec![
-        ("password", s("nope")),
-        ("tls.required", s(true)),
-        ("tls.cacertfile", s(certs.ca.display().to_string())),
+        (keys::PASSWORD, s("nope")),
+        (keys::TLS_REQUIRED, s(true)),
+        (keys::TLS_CACERTFILE, s(certs.ca.display().to_string())),
     ];
     let started = Instant::now();
     let err = build(pgsql("pg.badpw.tls", &pg_tls, extra))
@@ -505,7 +511,7 @@ async fn a_wrong_password_over_tls_with_scram_too() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn query_timeout_is_the_servers_statement_timeout() {
     let pg = require(PG);
-    let extra = vec![("query_timeout", s(300))];
+    let extra = vec![(keys::QUERY_TIMEOUT, s(300))];
     let pool = pool("pg.qt", pgsql("pg.qt", &pg, extra), 1).await;
     let pid = backend_pid(&pool).await;
     let started = Instant::now();
@@ -647,7 +653,7 @@ async fn an_abandoned_row_stream_does_not_hold_up_the_next_caller() {
     let pg = require(PG);
     let name = "pg.abandon";
     let big = "SELECT g, repeat('x', 200) FROM generate_series(1, 20000000) g";
-    let extra = vec![("query_timeout", s(60000))];
+    let extra = vec![(keys::QUERY_TIMEOUT, s(60000))];
     let pool = pool(name, pgsql(name, &pg, extra), 2).await;
     let admin = admin(&pg).await;
 
@@ -740,8 +746,8 @@ async fn abandoned_streams_and_open_transactions_over_tls() {
     let _shared = lock_shared(PG_TLS);
     let name = "pg.tls.abandon";
     let extra = vec![
-        ("tls.required", s(true)),
-        ("tls.cacertfile", s(certs.ca.display().to_string())),
+        (keys::TLS_REQUIRED, s(true)),
+        (keys::TLS_CACERTFILE, s(certs.ca.display().to_string())),
     ];
     let pool = pool(name, pgsql(name, &pg_tls, extra), 1).await;
     let pid = backend_pid(&pool).await;
@@ -852,17 +858,17 @@ fn bad_settings_are_clear_start_errors() {
             .unwrap_err()
     };
     assert_eq!(
-        err(vec![("port", s(70000))]),
+        err(vec![(keys::PORT, s(70000))]),
         "pool `rdbms.global.default`: `port` from the builder: must be between 1 and 65535, got \
          70000"
     );
     assert_eq!(
-        err(vec![("query_timeout", s(0))]),
+        err(vec![(keys::QUERY_TIMEOUT, s(0))]),
         "pool `rdbms.global.default`: `query_timeout` from the builder: must be at least 1, got 0"
     );
-    assert!(err(vec![("driver", s("mysql"))]).contains("`driver` cannot be set at start"));
+    assert!(err(vec![(keys::DRIVER, s("mysql"))]).contains("`driver` cannot be set at start"));
     assert!(
-        err(vec![("tls.cacertfile", s("/nonexistent/ca.pem"))])
+        err(vec![(keys::TLS_CACERTFILE, s("/nonexistent/ca.pem"))])
             .contains("`tls.cacertfile` \"/nonexistent/ca.pem\"")
     );
     let missing = Settings::builder(

@@ -63,19 +63,13 @@ impl Backend for Pg {
             } else {
                 pool.call(async |c| query(c).await).await
             };
-            match result {
-                Ok(r) => r.map_err(|e| format!("query: {e}")),
-                Err(e) => Err(format!("pool: {e}")),
-            }
+            faults::outcome(result)
         }
     }
 
     async fn sleep(&self, pool: &PgPool, secs: u32) -> Res {
         let sql = format!("SELECT pg_sleep({secs})");
-        match pool.call(async |c| c.batch_execute(&sql).await).await {
-            Ok(r) => r.map_err(|e| format!("query: {e}")),
-            Err(e) => Err(format!("pool: {e}")),
-        }
+        faults::outcome(pool.call(async |c| c.batch_execute(&sql).await).await)
     }
 
     fn sessions(&self, name: &str) -> impl Future<Output = Vec<u64>> + Send {

@@ -451,12 +451,11 @@ fn check_required_keys(cx: &Ctxt, pool: &PoolDecl) {
 fn check_paired_keys(cx: &Ctxt, pool: &PoolDecl) {
     for level in [Level::Connection, Level::Tls] {
         let paired: Vec<&OptionDesc> = options::options_for(level, pool.pool_type)
-            .filter(|d| d.need == Need::Paired)
+            .filter(|d| d.pair_group().is_some())
             .collect();
-        let group = |name: &str| name.rsplit_once('.').map_or("", |(g, _)| g).to_owned();
         for present in paired.iter().filter_map(|d| pool.get(level, d.name)) {
             for missing in &paired {
-                if group(missing.name) == group(present.name())
+                if missing.pair_group() == present.desc.pair_group()
                     && pool.get(level, missing.name).is_none()
                     && !pool.is_poisoned(level, missing.name)
                 {
@@ -479,7 +478,12 @@ fn check_paired_keys(cx: &Ctxt, pool: &PoolDecl) {
 // odbc, `settings` for pgsql and mysql).
 fn check_driver_keys(cx: &Ctxt, pool: &PoolDecl) {
     let Some(driver) = pool.driver() else { return };
-    let tls = pool.tls.iter().flat_map(|t| &t.settings);
+    // A driver without TLS has its whole `tls` section refused instead (`check_driver_tls`).
+    let tls = pool
+        .tls
+        .iter()
+        .filter(|_| driver_has_tls(pool.pool_type, driver))
+        .flat_map(|t| &t.settings);
     for setting in pool.connection.iter().chain(tls) {
         if setting.desc.supports_driver(Some(driver)) {
             continue;
@@ -500,14 +504,26 @@ fn check_driver_keys(cx: &Ctxt, pool: &PoolDecl) {
     }
 }
 
-// ODBC takes its SSL options from the data source, not from `tls`.
+// A driver no TLS key of the table supports has no `tls` section (ODBC takes its SSL options
+// from the data source).
 fn check_driver_tls(cx: &Ctxt, pool: &PoolDecl) {
-    if let (Some(Driver::Odbc), Some(tls)) = (pool.driver(), &pool.tls) {
+    let (Some(driver), Some(tls)) = (pool.driver(), &pool.tls) else {
+        return;
+    };
+    if !driver_has_tls(pool.pool_type, driver) {
+        let hint = match driver {
+            Driver::Odbc => "; put the SSL options in the ODBC data source",
+            _ => "",
+        };
         cx.error(
             &tls.loc,
-            "TLS is not supported by driver `odbc`; put the SSL options in the ODBC data source",
+            format!("TLS is not supported by driver `{driver}`{hint}"),
         );
     }
+}
+
+fn driver_has_tls(pool_type: crate::PoolType, driver: Driver) -> bool {
+    options::options_for(Level::Tls, pool_type).any(|d| d.supports_driver(Some(driver)))
 }
 
 // ldap `encrypt = none` contradicts a `tls` section.

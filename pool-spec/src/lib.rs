@@ -72,8 +72,8 @@ mod tests;
 
 pub use kinds::{ConnectorKind, Driver, PoolType, QueueType, Scope, Server, Strategy, Value};
 pub use options::{
-    Const, DefaultValue, Kind, Level, Need, OPTIONS, OptionDesc, Range, lookup, options_for,
-    reference_markdown,
+    Const, DefaultValue, Kind, Level, Need, OPTIONS, OptionDesc, Range, key_of, lookup,
+    options_for, reference_markdown, tls_key,
 };
 pub use text::{closest, hint};
 

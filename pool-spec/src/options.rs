@@ -346,6 +346,33 @@ impl OptionDesc {
         self
     }
 
+    /// The name overrides, resolved settings and generated code use for it: its name, with
+    /// `tls.` before a TLS key (`tls.cacertfile`).
+    pub fn key(&self) -> String {
+        key_of(self.level, self.name)
+    }
+
+    /// Whether `key`, spelt as [`OptionDesc::key`] spells keys, names this option (or one of
+    /// its aliases).
+    pub fn is_key(&self, key: &str) -> bool {
+        match (self.level, tls_key(key)) {
+            (Level::Tls, Some(name)) => self.is_named(name),
+            (Level::Tls, None) | (_, Some(_)) => false,
+            (_, None) => self.is_named(key),
+        }
+    }
+
+    /// The group a [`Need::Paired`] option is written with (its level and dotted prefix:
+    /// `auth.plain` for `auth.plain.username`), `None` for an option without a pair.
+    pub fn pair_group(&self) -> Option<(Level, &'static str)> {
+        (self.need == Need::Paired).then(|| {
+            (
+                self.level,
+                self.name.rsplit_once('.').map_or("", |(g, _)| g),
+            )
+        })
+    }
+
     /// Whether `name` is this option's name or one of its aliases.
     pub fn is_named(&self, name: &str) -> bool {
         self.name == name || self.aliases.contains(&name)
@@ -644,15 +671,21 @@ pub static OPTIONS: &[OptionDesc] = &[
         .need(Need::Paired)
         .secret()
         .doc("credentials password (with `username`)"),
-    // ---- tls, every type with TLS
+    // ---- tls, every type with TLS (for `rdbms`, pgsql and mysql: ODBC's SSL options are the
+    // data source's)
     OptionDesc::new(T, "verify_mode", Kind::Enum(VERIFY_MODES), TLS_TYPES)
+        .drivers(SQL)
         .default(Const::Ident("peer"))
         .doc("certificate verification"),
     OptionDesc::new(T, "certfile", Kind::Str, TLS_TYPES)
+        .drivers(SQL)
         .need(Need::Paired)
         .doc("client certificate (PEM, with `keyfile`)"),
-    OptionDesc::new(T, "cacertfile", Kind::Str, TLS_TYPES).doc("CA certificates (PEM)"),
+    OptionDesc::new(T, "cacertfile", Kind::Str, TLS_TYPES)
+        .drivers(SQL)
+        .doc("CA certificates (PEM)"),
     OptionDesc::new(T, "keyfile", Kind::Str, TLS_TYPES)
+        .drivers(SQL)
         .need(Need::Paired)
         .doc("client key (PEM, with `certfile`)"),
     // MySQL's client (mysql_async) cannot take an encrypted key, a cipher list or a version
@@ -668,11 +701,14 @@ pub static OPTIONS: &[OptionDesc] = &[
         .drivers(&[Driver::Pgsql])
         .doc("TLS versions allowed"),
     OptionDesc::new(T, "server_name_indication.enabled", Kind::Bool, TLS_TYPES)
+        .drivers(SQL)
         .default(Const::Bool(true))
         .doc("send SNI"),
     OptionDesc::new(T, "server_name_indication.host", Kind::Str, TLS_TYPES)
+        .drivers(SQL)
         .doc("SNI host, when not the connected host"),
     OptionDesc::new(T, "server_name_indication.protocol", Kind::Enum(SNI_PROTOCOLS), TLS_TYPES)
+        .drivers(SQL)
         .default(Const::Ident("default"))
         .doc("`https` accepts wildcard certificates"),
     OptionDesc::new(T, names::REQUIRED, Kind::Bool, &[Rdbms])
@@ -680,6 +716,19 @@ pub static OPTIONS: &[OptionDesc] = &[
         .default(Const::Bool(false))
         .doc("pgsql: `false` tries TLS and falls back, `true` requires it"),
 ];
+
+/// The key of option `name` at `level`, as [`OptionDesc::key`] spells it.
+pub fn key_of(level: Level, name: &str) -> String {
+    match level {
+        Level::Tls => format!("{}.{name}", names::TLS),
+        _ => name.to_owned(),
+    }
+}
+
+/// The name inside the `tls` section of a key spelt `tls.<name>`, `None` for another key.
+pub fn tls_key(key: &str) -> Option<&str> {
+    key.strip_prefix(names::TLS)?.strip_prefix('.')
+}
 
 /// The options of `pool_type` written at `level`, in table order.
 pub fn options_for(level: Level, pool_type: PoolType) -> impl Iterator<Item = &'static OptionDesc> {

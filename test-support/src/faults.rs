@@ -99,6 +99,17 @@ async fn ctl<B: Backend>(b: &B, action: &'static str) {
 /// A call's outcome, the error as text.
 pub type Res = Result<(), String>;
 
+/// A pool call's result as a [`Res`]: the pool's error (`pool: …`) or the statement's
+/// (`query: …`).
+pub fn outcome<Q: std::fmt::Display, P: std::fmt::Display>(
+    result: Result<Result<(), Q>, P>,
+) -> Res {
+    match result {
+        Ok(r) => r.map_err(|e| format!("query: {e}")),
+        Err(e) => Err(format!("pool: {e}")),
+    }
+}
+
 /// Workers of every scenario's pool.
 pub const WORKERS: usize = 4;
 /// Tasks calling in a loop during a recovery scenario.

@@ -113,15 +113,8 @@ fn camel(name: &str) -> String {
         .collect()
 }
 
-fn full_key(d: &OptionDesc) -> String {
-    match d.level {
-        Level::Tls => format!("tls.{}", d.name),
-        _ => d.name.to_owned(),
-    }
-}
-
 fn key_const(d: &OptionDesc) -> String {
-    full_key(d).replace('.', "_").to_ascii_uppercase()
+    d.key().replace('.', "_").to_ascii_uppercase()
 }
 
 const PORT: Range = Range { min: 1, max: 65535 };
@@ -182,7 +175,7 @@ fn strukt(out: &mut String, name: &str, doc: &str, rows: &[&OptionDesc], context
     out.push_str("#[derive(Clone, Debug, PartialEq, Eq)]\n#[non_exhaustive]\n");
     let _ = writeln!(out, "pub struct {name} {{");
     for (field, ty, d, _) in &fields {
-        let _ = writeln!(out, "    /// `{}`: {}{}.", full_key(d), d.doc, unit_note(d));
+        let _ = writeln!(out, "    /// `{}`: {}{}.", d.key(), d.doc, unit_note(d));
         let _ = writeln!(out, "    pub {field}: {ty},");
     }
     if tls {
@@ -238,8 +231,8 @@ fn settings_rs() -> String {
     for d in OPTIONS {
         let c = key_const(d);
         if seen.insert(c.clone()) {
-            let _ = writeln!(out, "    /// `{}`.", full_key(d));
-            let _ = writeln!(out, "    pub const {c}: &str = {:?};", full_key(d));
+            let _ = writeln!(out, "    /// `{}`.", d.key());
+            let _ = writeln!(out, "    pub const {c}: &str = {:?};", d.key());
         }
     }
     out.push_str("}\n\n");
@@ -275,7 +268,7 @@ fn settings_rs() -> String {
             ty
         };
         {
-            let _ = writeln!(out, "    /// `{}`.", full_key(d));
+            let _ = writeln!(out, "    /// `{}`.", d.key());
             let _ = writeln!(out, "    pub const {c}: {ty} = {expr};");
         }
     }
@@ -289,7 +282,7 @@ fn settings_rs() -> String {
         if name == "QueueType" || !enums.insert(name.clone()) {
             continue;
         }
-        let _ = writeln!(out, "/// The values of `{}`: {}.", full_key(d), d.doc);
+        let _ = writeln!(out, "/// The values of `{}`: {}.", d.key(), d.doc);
         out.push_str("#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]\n");
         let _ = writeln!(out, "pub enum {name} {{");
         for v in names {
@@ -437,23 +430,16 @@ mod tests {
     }
 
     #[test]
-    fn the_needs_rule_covers_every_kind() {
-        // Paired keys come in pairs at their level.
+    fn paired_keys_come_in_pairs() {
         for d in pool_spec::OPTIONS
             .iter()
-            .filter(|d| d.need == pool_spec::Need::Paired)
+            .filter(|d| d.pair_group().is_some())
         {
-            let group = d.name.rsplit_once('.').map_or("", |(g, _)| g);
             let partners = pool_spec::OPTIONS
                 .iter()
-                .filter(|o| {
-                    o.level == d.level
-                        && o.need == pool_spec::Need::Paired
-                        && o.types == d.types
-                        && o.name.rsplit_once('.').map_or("", |(g, _)| g) == group
-                })
+                .filter(|o| o.types == d.types && o.pair_group() == d.pair_group())
                 .count();
-            assert!(partners >= 2, "`{}` has no partner", d.name);
+            assert!(partners >= 2, "`{}` has no partner", d.key());
         }
     }
 }

@@ -28,7 +28,7 @@ pub(super) fn pool_spec(cx: &Cx<'_>, pool: &Pool) -> TokenStream {
     let connection = planned.connection.iter().map(|s| setting(cx, s.key, s));
     let tls = planned.tls.iter().flat_map(|tls| {
         tls.settings.iter().map(|s| {
-            let key = format!("tls.{}", s.key);
+            let key = pool_spec::key_of(pool_spec::Level::Tls, s.key);
             setting(cx, &key, s)
         })
     });

@@ -504,7 +504,7 @@ mod tests {
 
     #[test]
     fn settings_are_read() {
-        let m = Mysql::from_settings(&settings(vec![("query_timeout", "250")])).unwrap();
+        let m = Mysql::from_settings(&settings(vec![(keys::QUERY_TIMEOUT, "250")])).unwrap();
         assert_eq!(m.opts().ip_or_hostname(), "db.example");
         assert_eq!(m.opts().tcp_port(), 3307);
         assert_eq!(m.opts().db_name(), Some("mydb"));
@@ -530,16 +530,16 @@ mod tests {
     #[test]
     fn tls_keys_map_onto_ssl_opts() {
         let m = Mysql::from_settings(&settings(vec![
-            ("tls.verify_mode", "none"),
-            ("tls.server_name_indication.enabled", "false"),
+            (keys::TLS_VERIFY_MODE, "none"),
+            (keys::TLS_SERVER_NAME_INDICATION_ENABLED, "false"),
         ]))
         .unwrap();
         let ssl = m.opts().ssl_opts().unwrap();
         assert!(ssl.accept_invalid_certs());
         assert!(m.no_sni);
         let m = Mysql::from_settings(&settings(vec![
-            ("tls.verify_mode", "peer"),
-            ("tls.server_name_indication.host", "db.internal"),
+            (keys::TLS_VERIFY_MODE, "peer"),
+            (keys::TLS_SERVER_NAME_INDICATION_HOST, "db.internal"),
         ]))
         .unwrap();
         let ssl = m.opts().ssl_opts().unwrap();
@@ -557,21 +557,23 @@ mod tests {
             Err(e) => e.to_string(),
         };
         assert!(
-            err(vec![("tls.verify_mode", "selfsigned_peer")])
+            err(vec![(keys::TLS_VERIFY_MODE, "selfsigned_peer")])
                 .contains("not supported by driver `mysql`")
         );
-        assert!(err(vec![("tls.verify_mode", "nope")]).contains("expected one of"));
+        assert!(err(vec![(keys::TLS_VERIFY_MODE, "nope")]).contains("expected one of"));
         assert!(
-            err(vec![("tls.cacertfile", "/nonexistent/ca.pem")])
+            err(vec![(keys::TLS_CACERTFILE, "/nonexistent/ca.pem")])
                 .contains("`tls.cacertfile` \"/nonexistent/ca.pem\"")
         );
         assert!(
-            err(vec![("tls.versions", "tlsv1.3")])
+            err(vec![(keys::TLS_VERSIONS, "tlsv1.3")])
                 .contains("`tls.versions` is not supported by driver `mysql`")
         );
-        assert!(err(vec![("tls.certfile", "c.pem")]).contains("needs `tls.keyfile`"));
-        assert!(err(vec![("port", "70000")]).contains("must be between 1 and 65535, got 70000"));
-        assert!(err(vec![("query_timeout", "0")]).contains("must be at least 1"));
+        assert!(err(vec![(keys::TLS_CERTFILE, "c.pem")]).contains("needs `tls.keyfile`"));
+        assert!(
+            err(vec![(keys::PORT, "70000")]).contains("must be between 1 and 65535, got 70000")
+        );
+        assert!(err(vec![(keys::QUERY_TIMEOUT, "0")]).contains("must be at least 1"));
         let missing = Settings::builder("p", PoolType::Rdbms, Some(Driver::Mysql))
             .build()
             .unwrap_err();

@@ -402,11 +402,11 @@ mod tests {
     #[test]
     fn options_are_read() {
         let s = settings(vec![
-            ("tls.verify_mode", "none"),
-            ("tls.server_name_indication.enabled", "false"),
-            ("tls.server_name_indication.host", "db.internal"),
-            ("tls.versions", "tlsv1.3"),
-            ("tls.ciphers", "TLS13_AES_128_GCM_SHA256"),
+            (keys::TLS_VERIFY_MODE, "none"),
+            (keys::TLS_SERVER_NAME_INDICATION_ENABLED, "false"),
+            (keys::TLS_SERVER_NAME_INDICATION_HOST, "db.internal"),
+            (keys::TLS_VERSIONS, "tlsv1.3"),
+            (keys::TLS_CIPHERS, "TLS13_AES_128_GCM_SHA256"),
         ]);
         let tls = Tls::from_settings(&s).unwrap().unwrap();
         assert!(!tls.config.enable_sni);
@@ -421,12 +421,14 @@ mod tests {
                 .to_string()
         };
         assert!(
-            err("tls.cacertfile", "/nonexistent.pem")
+            err(keys::TLS_CACERTFILE, "/nonexistent.pem")
                 .contains("`tls.cacertfile` \"/nonexistent.pem\"")
         );
-        assert!(err("tls.versions", "sslv3").contains("unsupported version"));
-        assert!(err("tls.ciphers", "RC4-MD5").contains("unknown or unsupported suite"));
-        let unpaired = try_settings(vec![("tls.certfile", "a.pem")]).err().unwrap();
+        assert!(err(keys::TLS_VERSIONS, "sslv3").contains("unsupported version"));
+        assert!(err(keys::TLS_CIPHERS, "RC4-MD5").contains("unknown or unsupported suite"));
+        let unpaired = try_settings(vec![(keys::TLS_CERTFILE, "a.pem")])
+            .err()
+            .unwrap();
         assert!(
             unpaired
                 .to_string()
@@ -477,12 +479,12 @@ mod tests {
         ]);
         let with = |password: Option<&str>| {
             let mut v = vec![
-                ("tls.verify_mode", "none"),
-                ("tls.certfile", cert.to_str().unwrap()),
-                ("tls.keyfile", k),
+                (keys::TLS_VERIFY_MODE, "none"),
+                (keys::TLS_CERTFILE, cert.to_str().unwrap()),
+                (keys::TLS_KEYFILE, k),
             ];
             if let Some(p) = password {
-                v.push(("tls.password", p));
+                v.push((keys::TLS_PASSWORD, p));
             }
             Tls::from_settings(&settings(v)).map(|t| t.is_some())
         };
@@ -508,7 +510,7 @@ mod tests {
             "TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256"
         );
         let s = settings(vec![
-            ("tls.verify_mode", "none"),
+            (keys::TLS_VERIFY_MODE, "none"),
             (
                 "tls.ciphers",
                 "ECDHE-ECDSA-AES256-GCM-SHA384:TLS13_AES_256_GCM_SHA384",

@@ -571,8 +571,6 @@ pub struct OdbcSettings {
     pub keepalive_interval: Option<Duration>,
     /// `max_start_interval`: cap of the reconnection backoff (declared in s).
     pub max_start_interval: Duration,
-    /// The `tls` section; `None` without one.
-    pub tls: Option<TlsOptions>,
 }
 
 impl OdbcSettings {
@@ -587,7 +585,6 @@ impl OdbcSettings {
             query_timeout: s.req(keys::QUERY_TIMEOUT)?,
             keepalive_interval: s.opt(keys::KEEPALIVE_INTERVAL)?,
             max_start_interval: s.req(keys::MAX_START_INTERVAL)?,
-            tls: TlsOptions::from_section(s)?,
         })
     }
 }

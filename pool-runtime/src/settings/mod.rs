@@ -52,7 +52,7 @@ use std::time::Duration;
 
 pub use generated::*;
 pub use pool_spec::{Driver, PoolType, Server, Value};
-use pool_spec::{Level, Need, OPTIONS, OptionDesc};
+use pool_spec::{Level, OPTIONS, OptionDesc};
 
 use crate::QueueType;
 use crate::declared::{Overrides, PoolSpec, Source, StartError};
@@ -121,7 +121,7 @@ impl fmt::Debug for Settings {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let mut m = f.debug_map();
         for r in &self.values {
-            let key = full_key(r.desc);
+            let key = r.desc.key();
             if r.desc.secret {
                 m.entry(&key, &format_args!("***"));
             } else {
@@ -129,24 +129,6 @@ impl fmt::Debug for Settings {
             }
         }
         m.finish()
-    }
-}
-
-/// The name a declaration and an override use for `desc`: `tls.<key>` for TLS keys.
-pub(crate) fn full_key(desc: &OptionDesc) -> String {
-    match desc.level {
-        Level::Tls => format!("{}.{}", pool_spec::Level::Tls.section(), desc.name),
-        _ => desc.name.to_owned(),
-    }
-}
-
-fn is_key(desc: &OptionDesc, key: &str) -> bool {
-    match desc.level {
-        Level::Tls => key
-            .strip_prefix(Level::Tls.section())
-            .and_then(|k| k.strip_prefix('.'))
-            .is_some_and(|k| desc.is_named(k)),
-        _ => desc.is_named(key),
     }
 }
 
@@ -187,7 +169,10 @@ impl Settings {
     ) -> Result<Settings, StartError> {
         let pool = PoolName::from(spec.name);
         let declared = spec.options.iter().chain(spec.connection);
-        let tls_declared = spec.connection.iter().any(|s| s.key.starts_with("tls."));
+        let tls_declared = spec
+            .connection
+            .iter()
+            .any(|s| pool_spec::tls_key(s.key).is_some());
         resolve(
             pool.clone(),
             spec.pool_type,
@@ -195,7 +180,7 @@ impl Settings {
             tls_declared,
             false,
             |desc| {
-                let key = full_key(desc);
+                let key = desc.key();
                 if let Some(text) = overrides.get(spec.name, &key) {
                     return parse(&pool, desc, text, Origin::Builder).map(Some);
                 }
@@ -264,7 +249,7 @@ impl Settings {
     }
 
     fn find(&self, key: &str) -> Option<&Resolved> {
-        self.values.iter().find(|r| is_key(r.desc, key))
+        self.values.iter().find(|r| r.desc.is_key(key))
     }
 
     /// Whether the pool has a `tls` section (declared, or a TLS key set at start).
@@ -361,7 +346,7 @@ impl SettingsBuilder {
     /// take, a required key left out, half of a pair.
     pub fn build(self) -> Result<Settings, StartError> {
         for (key, _) in &self.values {
-            let desc = rows(self.pool_type, self.driver).find(|d| is_key(d, key));
+            let desc = rows(self.pool_type, self.driver).find(|d| d.is_key(key));
             match desc {
                 Some(d) if d.fixed.is_some() => {
                     return Err(self.unknown(key, fixed_problem(d)));
@@ -373,7 +358,10 @@ impl SettingsBuilder {
                 }
             }
         }
-        let tls = self.values.iter().any(|(k, _)| k.starts_with("tls."));
+        let tls = self
+            .values
+            .iter()
+            .any(|(k, _)| pool_spec::tls_key(k).is_some());
         let pool = self.pool.clone();
         resolve(
             self.pool.clone(),
@@ -381,7 +369,7 @@ impl SettingsBuilder {
             self.driver,
             tls,
             false,
-            |desc| match self.values.iter().find(|(k, _)| is_key(desc, k)) {
+            |desc| match self.values.iter().find(|(k, _)| desc.is_key(k)) {
                 Some((_, text)) => parse(&pool, desc, text.expose(), Origin::Builder).map(Some),
                 None => Ok(None),
             },
@@ -402,11 +390,11 @@ pub(crate) fn unknown_key(pool_type: PoolType, driver: Option<Driver>, key: &str
         driver,
         OPTIONS
             .iter()
-            .any(|d| d.types.contains(&pool_type) && is_key(d, key)),
+            .any(|d| d.types.contains(&pool_type) && d.is_key(key)),
     ) {
         return format!("`{key}` is not supported by driver `{driver}`");
     }
-    let known: Vec<String> = rows(pool_type, driver).map(full_key).collect();
+    let known: Vec<String> = rows(pool_type, driver).map(OptionDesc::key).collect();
     let known: Vec<&str> = known.iter().map(String::as_str).collect();
     format!(
         "no such key for a `{pool_type}` pool{}",
@@ -417,7 +405,7 @@ pub(crate) fn unknown_key(pool_type: PoolType, driver: Option<Driver>, key: &str
 pub(crate) fn fixed_problem(desc: &OptionDesc) -> String {
     format!(
         "`{}` cannot be set at start: {}",
-        full_key(desc),
+        desc.key(),
         desc.fixed.unwrap_or_default()
     )
 }
@@ -432,7 +420,7 @@ fn declared_value(
         Source::Env { var, .. } => {
             return Err(StartError::MissingEnv {
                 pool: pool.clone(),
-                key: full_key(desc),
+                key: desc.key(),
                 var: var.into(),
             });
         }
@@ -468,7 +456,7 @@ fn parse(
         Ok(value) => Ok((value, origin)),
         Err(problem) => Err(StartError::InvalidValue {
             pool: pool.clone(),
-            key: full_key(desc),
+            key: desc.key(),
             source_name: origin.to_string(),
             problem: if desc.secret {
                 format!("expected {}", desc.kind.expected())
@@ -518,7 +506,7 @@ fn resolve(
             None if desc.is_required(driver) => {
                 return Err(StartError::MissingKey {
                     pool,
-                    key: full_key(desc),
+                    key: desc.key(),
                 });
             }
             None => {}
@@ -537,22 +525,20 @@ fn resolve(
 /// Paired keys (TLS `certfile` and `keyfile`, cassandra `auth.plain.*`) are set together or
 /// not at all, as the declaration checks.
 fn check_pairs(settings: &Settings) -> Result<(), StartError> {
-    let group = |d: &OptionDesc| (d.level, d.name.rsplit_once('.').map_or("", |(g, _)| g));
-    let paired: Vec<&OptionDesc> = rows(settings.pool_type, settings.driver)
-        .filter(|d| d.need == Need::Paired)
-        .collect();
     for present in settings
         .values
         .iter()
-        .filter(|r| r.desc.need == Need::Paired)
+        .filter(|r| r.desc.pair_group().is_some())
     {
-        for missing in paired.iter().filter(|d| group(d) == group(present.desc)) {
-            if settings.find(&full_key(missing)).is_none() {
+        let partners = rows(settings.pool_type, settings.driver)
+            .filter(|d| d.pair_group() == present.desc.pair_group());
+        for missing in partners {
+            if settings.find(&missing.key()).is_none() {
                 return Err(settings.error(format!(
                     "`{}` (from {}) needs `{}`",
-                    full_key(present.desc),
+                    present.desc.key(),
                     present.origin,
-                    full_key(missing)
+                    missing.key()
                 )));
             }
         }

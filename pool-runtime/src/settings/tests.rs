@@ -320,12 +320,19 @@ fn hand_built_settings_take_the_same_checks() {
     assert_eq!((m.port, m.tls), (3306, None));
     let err = |b: SettingsBuilder| b.build().err().unwrap().to_string();
     assert_eq!(
-        err(base().set("tls.versions", "tlsv1.3")),
+        err(base().set(keys::TLS_VERSIONS, "tlsv1.3")),
         "override of `db` `tls.versions`: `tls.versions` is not supported by driver `mysql`"
     );
     assert_eq!(
         err(Settings::builder("db", PoolType::Rdbms, Some(Driver::Mysql)).set(keys::HOST, "h")),
         "pool `db`: `database` is required and has no value"
+    );
+    // ODBC takes its SSL options from the data source: no TLS key, declared or at start.
+    assert_eq!(
+        err(Settings::builder("db", PoolType::Rdbms, Some(Driver::Odbc))
+            .set(keys::SETTINGS, "DSN=x")
+            .set(keys::TLS_CACERTFILE, "ca.pem")),
+        "override of `db` `tls.cacertfile`: `tls.cacertfile` is not supported by driver `odbc`"
     );
     assert_eq!(
         err(base().set(keys::TLS_KEYFILE, "k.pem")),
@@ -358,7 +365,7 @@ fn pool_and_connection_keys_share_one_namespace_without_clashes() {
     for &pool_type in PoolType::ALL {
         for driver in Driver::ALL.iter().copied().map(Some).chain([None]) {
             let vars: Vec<String> = rows(pool_type, driver)
-                .map(|d| PG.override_var(&full_key(d)))
+                .map(|d| PG.override_var(&d.key()))
                 .collect();
             let mut unique = vars.clone();
             unique.sort();
