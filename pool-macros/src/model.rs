@@ -114,30 +114,31 @@ pub(crate) fn build(decl: &Declaration, plan: &Plan) -> Model {
     let mut groups = Vec::new();
     let mut enum_names: Vec<String> = Vec::new();
     for group in &plan.groups {
-        let global = group.global.as_ref().map(|p| push(&mut pools, p));
-        let mut own: Vec<(&str, usize)> = Vec::new();
-        for (host, planned) in &group.per_host {
-            if own.iter().all(|(h, _)| h != host) {
-                own.push((host, push(&mut pools, planned)));
+        // Every pool of the group gets a field; how a host reaches one is the plan's
+        // (`PoolGroup::resolve`: its own pool, else the global one).
+        let first = pools.len();
+        for planned in group.pools() {
+            // A recovered declaration may plan a host twice; the first pool serves it.
+            if pools[first..].iter().all(|p| p.name != planned.name()) {
+                push(&mut pools, planned);
             }
         }
-        let access = if own.is_empty() && (global.is_some() || hosts.is_empty()) {
-            Access::Global(global)
-        } else {
+        let index_of = |planned: &PlannedPool| {
+            let name = planned.name();
+            (first..pools.len()).find(|&i| pools[i].name == name)
+        };
+        // A group with no pool at all (a stub expansion) takes a host when there are hosts.
+        let per_host = group.is_per_host() || (group.global.is_none() && !hosts.is_empty());
+        let access = if per_host {
             Access::PerHost(
                 hosts
                     .iter()
                     .enumerate()
-                    .map(|(i, host)| {
-                        let pool = own
-                            .iter()
-                            .find(|(h, _)| *h == host.name)
-                            .map(|(_, p)| *p)
-                            .or(global);
-                        (i, pool)
-                    })
+                    .map(|(i, host)| (i, group.resolve(&host.name).and_then(index_of)))
                     .collect(),
             )
+        } else {
+            Access::Global(group.global.as_ref().and_then(index_of))
         };
         let reachable: Vec<usize> = match &access {
             Access::Global(pool) => pool.iter().copied().collect(),
@@ -234,12 +235,7 @@ fn push(pools: &mut Vec<Pool>, planned: &PlannedPool) -> usize {
     let index = pools.len();
     pools.push(Pool {
         field: ident(&format!("__pool_{index}")),
-        name: format!(
-            "{}.{}.{}",
-            planned.pool_type,
-            planned.host.as_deref().unwrap_or("global"),
-            planned.tag
-        ),
+        name: planned.name(),
         planned: planned.clone(),
         ty: PoolTy {
             connector: planned.connector,

@@ -52,7 +52,7 @@
 //! As with every hand-off design (tokio's semaphore included), a future that was given a
 //! worker but is neither polled nor dropped keeps it.
 
-mod config;
+mod builder;
 mod conn;
 mod core;
 pub mod declared;
@@ -108,7 +108,7 @@ pub trait Connector: ManageConnection<Error: std::error::Error + Sync> {}
 
 impl<T: ManageConnection<Error: std::error::Error + Sync>> Connector for T {}
 
-pub use crate::config::{OverrunHandler, PoolBuilder, QueueType, defaults};
+pub use crate::builder::{OverrunHandler, PoolBuilder, QueueType, defaults};
 pub use crate::conn::Conn;
 pub use crate::connectors::generic::Generic;
 pub use crate::declared::StartError;

@@ -12,7 +12,7 @@ use crossbeam_utils::CachePadded;
 use tokio::time::Instant;
 use tracing::Instrument;
 
-use crate::config::Config;
+use crate::builder::Config;
 use crate::core::{Core, Refusal, Target};
 use crate::error::{ConnectError, Error, PoolName};
 use crate::metrics::PoolMetrics;

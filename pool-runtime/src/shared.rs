@@ -11,10 +11,9 @@ use std::sync::atomic::Ordering;
 
 use tokio::time::Instant;
 
-use crate::core::Core;
 use crate::error::Error;
 use crate::pool::{Deadline, EXCLUSIVE, Inner, cooperate};
-use crate::strategy::{Keyless, Strategy, random_below};
+use crate::strategy::{self, Keyless, Strategy};
 use crate::{Conn, Connector, Pool};
 
 /// A connector whose connection serves many concurrent callers through `&` (it pipelines or
@@ -33,23 +32,6 @@ pub trait Multiplexed: Connector<Connection: Sync> {
 }
 
 impl Multiplexed for crate::Generic {}
-
-/// How a strategy picks a worker for shared use.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-#[doc(hidden)]
-pub enum SharedPick {
-    /// The worker with the fewest callers in flight (`best_worker`).
-    Least,
-    /// The first worker with fewer than `shared_depth` callers in flight, else the least
-    /// loaded (`available_worker`: "available" means healthy and below an in-flight limit).
-    /// Filling a few connections deeply batches more requests per round trip, and keeps
-    /// fewer server backends busy, than spreading them.
-    Fill,
-    /// Round robin (`next_worker`).
-    Next,
-    /// At random (`random_worker`).
-    Random,
-}
 
 /// A worker's connection used together with other callers: derefs to `&C::Connection`.
 pub struct Shared<'a, C: Connector> {
@@ -225,44 +207,17 @@ fn retire_closed<C: Multiplexed>(inner: &Arc<Inner<C>>, i: usize) {
     });
 }
 
+/// The worker a shared caller joins, chosen by the strategy's rule.
 fn pick<C: Multiplexed, S: Strategy>(inner: &Arc<Inner<C>>) -> Option<usize> {
-    let core: &Core = &inner.core;
-    let n = core.workers();
-    let start = match S::SHARED_PICK {
-        SharedPick::Next => inner.next.fetch_add(1, Ordering::Relaxed) % n,
-        SharedPick::Random | SharedPick::Least | SharedPick::Fill => random_below(n),
-    };
-    if S::SHARED_PICK == SharedPick::Fill {
-        let limit = inner.config.shared_depth;
-        for i in 0..n {
+    strategy::pick_shared(
+        S::SHARED_PICK,
+        inner.core.workers(),
+        &inner.next,
+        inner.config.shared_depth,
+        |i| {
             let users = inner.slots[i].users.load(Ordering::Relaxed);
-            if users & EXCLUSIVE == 0 && users < limit && try_share(inner, i) {
-                return Some(i);
-            }
-        }
-    }
-    if matches!(S::SHARED_PICK, SharedPick::Least | SharedPick::Fill) {
-        let mut least: Option<(u32, usize)> = None;
-        for k in 0..n {
-            let i = (start + k) % n;
-            let users = inner.slots[i].users.load(Ordering::Relaxed);
-            if users & EXCLUSIVE != 0 {
-                continue;
-            }
-            if users == 0 && try_share(inner, i) {
-                return Some(i);
-            }
-            if least.is_none_or(|(l, _)| users < l) {
-                least = Some((users, i));
-            }
-        }
-        if let Some((_, i)) = least
-            && try_share(inner, i)
-        {
-            return Some(i);
-        }
-    }
-    (0..n)
-        .map(|k| (start + k) % n)
-        .find(|&i| try_share(inner, i))
+            (users & EXCLUSIVE == 0).then_some(users)
+        },
+        |i| try_share(inner, i),
+    )
 }

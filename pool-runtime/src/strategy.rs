@@ -19,7 +19,7 @@ pub(crate) mod sealed {
     /// The choice rule, kept out of the public API.
     pub trait Sealed {
         /// How shared use picks a worker (see `shared.rs`).
-        const SHARED_PICK: crate::shared::SharedPick = crate::shared::SharedPick::Least;
+        const SHARED_PICK: crate::strategy::SharedPick = crate::strategy::SharedPick::Least;
         /// Whether `queue_type` orders this strategy's shared wait queue (worker_pool applies
         /// it to `available_worker` only; every other wait is FIFO).
         const USES_QUEUE_TYPE: bool = false;
@@ -103,7 +103,7 @@ impl Strategy for RandomWorker {
 }
 
 impl sealed::Sealed for RandomWorker {
-    const SHARED_PICK: crate::shared::SharedPick = crate::shared::SharedPick::Random;
+    const SHARED_PICK: crate::strategy::SharedPick = crate::strategy::SharedPick::Random;
     fn target(core: &Core, _: &std::sync::atomic::AtomicUsize) -> Target {
         let i = random_below(core.workers());
         if !core.is_down(i) {
@@ -119,7 +119,7 @@ impl Strategy for NextWorker {
 }
 
 impl sealed::Sealed for NextWorker {
-    const SHARED_PICK: crate::shared::SharedPick = crate::shared::SharedPick::Next;
+    const SHARED_PICK: crate::strategy::SharedPick = crate::strategy::SharedPick::Next;
     fn target(core: &Core, next: &std::sync::atomic::AtomicUsize) -> Target {
         let n = core.workers();
         let mut i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed) % n;
@@ -138,7 +138,7 @@ impl Strategy for AvailableWorker {
 }
 
 impl sealed::Sealed for AvailableWorker {
-    const SHARED_PICK: crate::shared::SharedPick = crate::shared::SharedPick::Fill;
+    const SHARED_PICK: crate::strategy::SharedPick = crate::strategy::SharedPick::Fill;
     const USES_QUEUE_TYPE: bool = true;
     #[inline]
     fn target(_: &Core, _: &std::sync::atomic::AtomicUsize) -> Target {
@@ -166,6 +166,68 @@ impl sealed::Sealed for HashWorker {
         // Never reached: HashWorker is not `Keyless`, so only keyed calls exist.
         Target::Keyed(random_below(core.workers()))
     }
+}
+
+/// How a strategy picks a worker for shared use.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[doc(hidden)]
+pub enum SharedPick {
+    /// The worker with the fewest callers in flight (`best_worker`).
+    Least,
+    /// The first worker with fewer than `shared_depth` callers in flight, else the least
+    /// loaded (`available_worker`: "available" means healthy and below an in-flight limit).
+    /// Filling a few connections deeply batches more requests per round trip, and keeps
+    /// fewer server backends busy, than spreading them.
+    Fill,
+    /// Round robin (`next_worker`).
+    Next,
+    /// At random (`random_worker`).
+    Random,
+}
+
+/// The worker a shared caller joins under `rule`, among `n` workers: `load(i)` is worker
+/// `i`'s callers in flight (`None` while it is owned or down), and `join(i)` tries to join it
+/// (false if it was taken meanwhile or its connection is closed). `depth` is `shared_depth`.
+/// `None`: every worker is owned or down, so the caller waits for one exclusively.
+#[inline]
+pub(crate) fn pick_shared(
+    rule: SharedPick,
+    n: usize,
+    next: &std::sync::atomic::AtomicUsize,
+    depth: u32,
+    load: impl Fn(usize) -> Option<u32>,
+    mut join: impl FnMut(usize) -> bool,
+) -> Option<usize> {
+    let start = match rule {
+        SharedPick::Next => next.fetch_add(1, std::sync::atomic::Ordering::Relaxed) % n,
+        SharedPick::Random | SharedPick::Least | SharedPick::Fill => random_below(n),
+    };
+    if rule == SharedPick::Fill {
+        for i in 0..n {
+            if load(i).is_some_and(|users| users < depth) && join(i) {
+                return Some(i);
+            }
+        }
+    }
+    if matches!(rule, SharedPick::Least | SharedPick::Fill) {
+        let mut least: Option<(u32, usize)> = None;
+        for k in 0..n {
+            let i = (start + k) % n;
+            let Some(users) = load(i) else { continue };
+            if users == 0 && join(i) {
+                return Some(i);
+            }
+            if least.is_none_or(|(l, _)| users < l) {
+                least = Some((users, i));
+            }
+        }
+        if let Some((_, i)) = least
+            && join(i)
+        {
+            return Some(i);
+        }
+    }
+    (0..n).map(|k| (start + k) % n).find(|&i| join(i))
 }
 
 /// The worker for a key: the same key always maps to the same worker of a pool this size.

@@ -47,7 +47,7 @@ pub struct OverrunReport {
     pub alert: OverrunAlert,
     /// How long the work has run so far.
     pub runtime: Duration,
-    /// `"call"` for [`crate::Pool::call`], `"guard"` for a [`Conn`] held too long.
+    /// `"call"` for [`crate::Pool::call`], `"guard"` for a [`Conn`](crate::Conn) held too long.
     pub held_by: &'static str,
 }
 

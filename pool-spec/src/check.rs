@@ -7,6 +7,7 @@
 use std::collections::HashMap;
 
 use crate::error::{Ctxt, Loc, Spanned};
+use crate::kinds::ConnectorKind;
 use crate::model::{
     Declaration, Driver, Origin, PoolDecl, PoolType, Scope, Strategy, Value, host_variant,
 };
@@ -304,8 +305,8 @@ pub(crate) fn check(cx: &Ctxt, decl: &Declaration) {
         check_host_scope_has_hosts(cx, decl, pool);
         check_required_keys(cx, pool);
         check_paired_keys(cx, pool);
-        check_driver_keys(cx, pool);
-        check_driver_tls(cx, pool);
+        check_connector_keys(cx, pool);
+        check_connector_tls(cx, pool);
         check_encrypt_conflict(cx, pool);
         check_max_worker_queue_len(cx, pool);
         check_call_timeout_covers_request(cx, pool);
@@ -474,56 +475,71 @@ fn check_paired_keys(cx: &Ctxt, pool: &PoolDecl) {
     }
 }
 
-// A key the chosen driver does not support is an error (`tls.required` for mysql, `host` for
-// odbc, `settings` for pgsql and mysql).
-fn check_driver_keys(cx: &Ctxt, pool: &PoolDecl) {
-    let Some(driver) = pool.driver() else { return };
-    // A driver without TLS has its whole `tls` section refused instead (`check_driver_tls`).
+// A key the pool's connector cannot honour is an error (`tls.required` for mysql, `host` for
+// odbc, `settings` for pgsql and mysql, `tls.ciphers` for mysql).
+fn check_connector_keys(cx: &Ctxt, pool: &PoolDecl) {
+    let driver = pool.driver();
+    if pool.pool_type == PoolType::Rdbms && driver.is_none() {
+        return;
+    }
+    let connector = ConnectorKind::of(pool.pool_type, driver);
+    // A connector without TLS has its whole `tls` section refused instead
+    // (`check_connector_tls`).
     let tls = pool
         .tls
         .iter()
-        .filter(|_| driver_has_tls(pool.pool_type, driver))
+        .filter(|_| has_tls(pool.pool_type, driver))
         .flat_map(|t| &t.settings);
     for setting in pool.connection.iter().chain(tls) {
-        if setting.desc.supports_driver(Some(driver)) {
+        if setting.desc.honoured_by(pool.pool_type, driver) {
             continue;
         }
         let shown = match setting.desc.level {
             Level::Tls => format!("{}.{}", names::TLS, setting.name()),
             _ => setting.name().to_owned(),
         };
-        let supported: Vec<&str> = setting.desc.drivers.iter().map(|d| d.name()).collect();
+        let supported: Vec<&str> = setting
+            .desc
+            .connectors
+            .iter()
+            .filter(|c| c.pool_type() == pool.pool_type)
+            .map(|c| c.name())
+            .collect();
         let mut message = format!(
-            "key `{shown}` is not supported by driver `{driver}`; it is for {}",
+            "key `{shown}` is not supported by {}; it is for {}",
+            connector.described(),
             text::join_names(&supported, "and")
         );
-        if driver == Driver::Odbc {
+        if connector == ConnectorKind::Odbc {
             message.push_str("; with odbc, use `settings` (an ODBC connection string)");
         }
         cx.error(&setting.key_loc, message);
     }
 }
 
-// A driver no TLS key of the table supports has no `tls` section (ODBC takes its SSL options
-// from the data source).
-fn check_driver_tls(cx: &Ctxt, pool: &PoolDecl) {
-    let (Some(driver), Some(tls)) = (pool.driver(), &pool.tls) else {
+// A connector no TLS key of the table is honoured by has no `tls` section (ODBC takes its SSL
+// options from the data source).
+fn check_connector_tls(cx: &Ctxt, pool: &PoolDecl) {
+    let Some(tls) = &pool.tls else { return };
+    let driver = pool.driver();
+    if pool.pool_type == PoolType::Rdbms && driver.is_none() {
         return;
-    };
-    if !driver_has_tls(pool.pool_type, driver) {
-        let hint = match driver {
-            Driver::Odbc => "; put the SSL options in the ODBC data source",
+    }
+    if !has_tls(pool.pool_type, driver) {
+        let connector = ConnectorKind::of(pool.pool_type, driver);
+        let hint = match connector {
+            ConnectorKind::Odbc => "; put the SSL options in the ODBC data source",
             _ => "",
         };
         cx.error(
             &tls.loc,
-            format!("TLS is not supported by driver `{driver}`{hint}"),
+            format!("TLS is not supported by {}{hint}", connector.described()),
         );
     }
 }
 
-fn driver_has_tls(pool_type: crate::PoolType, driver: Driver) -> bool {
-    options::options_for(Level::Tls, pool_type).any(|d| d.supports_driver(Some(driver)))
+fn has_tls(pool_type: PoolType, driver: Option<Driver>) -> bool {
+    options::options_for(Level::Tls, pool_type).any(|d| d.honoured_by(pool_type, driver))
 }
 
 // ldap `encrypt = none` contradicts a `tls` section.

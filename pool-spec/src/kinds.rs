@@ -167,6 +167,30 @@ impl ConnectorKind {
         }
     }
 
+    /// The pool type the connector serves.
+    pub fn pool_type(self) -> PoolType {
+        match self {
+            ConnectorKind::Pgsql | ConnectorKind::Mysql | ConnectorKind::Odbc => PoolType::Rdbms,
+            ConnectorKind::Redis => PoolType::Redis,
+            ConnectorKind::Http => PoolType::Http,
+            ConnectorKind::Elastic => PoolType::Elastic,
+            ConnectorKind::Rabbit => PoolType::Rabbit,
+            ConnectorKind::Ldap => PoolType::Ldap,
+            ConnectorKind::Cassandra => PoolType::Cassandra,
+            ConnectorKind::Riak => PoolType::Riak,
+            ConnectorKind::Generic => PoolType::Generic,
+        }
+    }
+
+    /// How a diagnostic names it: ``driver `mysql` `` for an `rdbms` driver, else
+    /// ``the `redis` connector``.
+    pub fn described(self) -> String {
+        match self.driver() {
+            Some(driver) => format!("driver `{driver}`"),
+            None => format!("the `{}` connector", self.name()),
+        }
+    }
+
     /// The `rdbms` driver of the connector, if it is one.
     pub fn driver(self) -> Option<Driver> {
         match self {

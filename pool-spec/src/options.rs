@@ -3,7 +3,7 @@
 
 use std::fmt::Write as _;
 
-use crate::kinds::{Driver, PoolType, QueueType, Server, Strategy, Value};
+use crate::kinds::{ConnectorKind, Driver, PoolType, QueueType, Server, Strategy, Value};
 use crate::names;
 use crate::text::one_of;
 
@@ -260,8 +260,10 @@ pub struct OptionDesc {
     pub range: Option<Range>,
     /// The pool types that have it.
     pub types: &'static [PoolType],
-    /// The `rdbms` drivers that support it; empty means all.
-    pub drivers: &'static [Driver],
+    /// The connectors that honour it; empty means every connector of its types. A key a
+    /// connector's client cannot honour is refused at compile time, at its token, rather than
+    /// ignored at start (`tls.ciphers` for mysql, `host` for odbc).
+    pub connectors: &'static [ConnectorKind],
     /// Whether it must be written.
     pub need: Need,
     /// A secret: `Debug` and `Display` print `"***"`.
@@ -288,7 +290,7 @@ impl OptionDesc {
             default: DefaultValue::Unset,
             range: None,
             types,
-            drivers: &[],
+            connectors: &[],
             need: Need::Optional,
             secret: false,
             env: !matches!(level, Level::Pool),
@@ -317,8 +319,8 @@ impl OptionDesc {
         self.unit = "s";
         self
     }
-    const fn drivers(mut self, drivers: &'static [Driver]) -> Self {
-        self.drivers = drivers;
+    const fn connectors(mut self, connectors: &'static [ConnectorKind]) -> Self {
+        self.connectors = connectors;
         self
     }
     const fn need(mut self, need: Need) -> Self {
@@ -378,12 +380,14 @@ impl OptionDesc {
         self.name == name || self.aliases.contains(&name)
     }
 
-    /// Whether the `rdbms` driver supports it (always true when the driver is unknown).
-    pub fn supports_driver(&self, driver: Option<Driver>) -> bool {
-        match driver {
-            Some(driver) => self.drivers.is_empty() || self.drivers.contains(&driver),
-            None => true,
-        }
+    /// Whether the connector of a pool of `pool_type` (with `driver`, for `rdbms`) honours it;
+    /// true for an `rdbms` pool whose driver is unknown, which is an error of its own.
+    pub fn honoured_by(&self, pool_type: PoolType, driver: Option<Driver>) -> bool {
+        self.connectors.is_empty()
+            || (pool_type == PoolType::Rdbms && driver.is_none())
+            || self
+                .connectors
+                .contains(&ConnectorKind::of(pool_type, driver))
     }
 
     /// Whether it must be written for this driver.
@@ -440,6 +444,35 @@ use PoolType::{Cassandra, Elastic, Http, Ldap, Rabbit, Rdbms, Redis, Riak};
 const TLS_TYPES: &[PoolType] = &[Cassandra, Riak, Redis, Http, Rdbms, Rabbit, Ldap];
 const SQL: &[Driver] = &[Driver::Pgsql, Driver::Mysql];
 const ODBC: &[Driver] = &[Driver::Odbc];
+use ConnectorKind as K;
+/// The rdbms connectors that take a host and a login.
+const SQL_CLIENTS: &[ConnectorKind] = &[K::Pgsql, K::Mysql];
+const ODBC_CLIENT: &[ConnectorKind] = &[K::Odbc];
+/// Every connector that speaks TLS itself: all but ODBC, whose SSL options are the data
+/// source's.
+const TLS_CLIENTS: &[ConnectorKind] = &[
+    K::Pgsql,
+    K::Mysql,
+    K::Redis,
+    K::Http,
+    K::Elastic,
+    K::Rabbit,
+    K::Ldap,
+    K::Cassandra,
+    K::Riak,
+];
+/// The TLS connectors whose client takes an encrypted key, a cipher list and a version list:
+/// all but MySQL's (mysql_async).
+const FULL_TLS_CLIENTS: &[ConnectorKind] = &[
+    K::Pgsql,
+    K::Redis,
+    K::Http,
+    K::Elastic,
+    K::Rabbit,
+    K::Ldap,
+    K::Cassandra,
+    K::Riak,
+];
 const VERIFY_MODES: &[&str] = &["peer", "selfsigned_peer", names::NONE];
 const SNI_PROTOCOLS: &[&str] = &["default", "https"];
 const ENCRYPT_MODES: &[&str] = &[names::TLS, names::NONE];
@@ -500,11 +533,11 @@ pub static OPTIONS: &[OptionDesc] = &[
         .fixed("it selects the connector type at compile time")
         .doc("SQL driver; selects the connector at compile time"),
     OptionDesc::new(C, names::HOST_KEY, Kind::Str, &[Rdbms])
-        .drivers(SQL)
+        .connectors(SQL_CLIENTS)
         .need(Need::RequiredFor(SQL))
         .doc("database server"),
     OptionDesc::new(C, names::PORT, Kind::Int, &[Rdbms])
-        .drivers(SQL)
+        .connectors(SQL_CLIENTS)
         .default_by(DefaultValue::ByDriver(&[
             (Driver::Pgsql, Const::Int(5432)),
             (Driver::Mysql, Const::Int(3306)),
@@ -512,20 +545,20 @@ pub static OPTIONS: &[OptionDesc] = &[
         .range(PORT)
         .doc("database port"),
     OptionDesc::new(C, "database", Kind::Str, &[Rdbms])
-        .drivers(SQL)
+        .connectors(SQL_CLIENTS)
         .need(Need::RequiredFor(SQL))
         .doc("database name"),
     OptionDesc::new(C, "username", Kind::Str, &[Rdbms])
-        .drivers(SQL)
+        .connectors(SQL_CLIENTS)
         .need(Need::RequiredFor(SQL))
         .doc("database user"),
     OptionDesc::new(C, "password", Kind::Str, &[Rdbms])
-        .drivers(SQL)
+        .connectors(SQL_CLIENTS)
         .need(Need::RequiredFor(SQL))
         .secret()
         .doc("database password"),
     OptionDesc::new(C, "settings", Kind::Str, &[Rdbms])
-        .drivers(ODBC)
+        .connectors(ODBC_CLIENT)
         .need(Need::RequiredFor(ODBC))
         .secret()
         .doc("ODBC connection string, e.g. `DSN=mydb` (SSL options belong in the DSN)"),
@@ -674,45 +707,45 @@ pub static OPTIONS: &[OptionDesc] = &[
     // ---- tls, every type with TLS (for `rdbms`, pgsql and mysql: ODBC's SSL options are the
     // data source's)
     OptionDesc::new(T, "verify_mode", Kind::Enum(VERIFY_MODES), TLS_TYPES)
-        .drivers(SQL)
+        .connectors(TLS_CLIENTS)
         .default(Const::Ident("peer"))
         .doc("certificate verification"),
     OptionDesc::new(T, "certfile", Kind::Str, TLS_TYPES)
-        .drivers(SQL)
+        .connectors(TLS_CLIENTS)
         .need(Need::Paired)
         .doc("client certificate (PEM, with `keyfile`)"),
     OptionDesc::new(T, "cacertfile", Kind::Str, TLS_TYPES)
-        .drivers(SQL)
+        .connectors(TLS_CLIENTS)
         .doc("CA certificates (PEM)"),
     OptionDesc::new(T, "keyfile", Kind::Str, TLS_TYPES)
-        .drivers(SQL)
+        .connectors(TLS_CLIENTS)
         .need(Need::Paired)
         .doc("client key (PEM, with `certfile`)"),
     // MySQL's client (mysql_async) cannot take an encrypted key, a cipher list or a version
     // list: those are refused here rather than at start.
     OptionDesc::new(T, "password", Kind::Str, TLS_TYPES)
-        .drivers(&[Driver::Pgsql])
+        .connectors(FULL_TLS_CLIENTS)
         .secret()
         .doc("password of the client key"),
     OptionDesc::new(T, "ciphers", Kind::Str, TLS_TYPES)
-        .drivers(&[Driver::Pgsql])
+        .connectors(FULL_TLS_CLIENTS)
         .doc("cipher suites, OpenSSL syntax"),
     OptionDesc::new(T, "versions", Kind::StrList, TLS_TYPES)
-        .drivers(&[Driver::Pgsql])
+        .connectors(FULL_TLS_CLIENTS)
         .doc("TLS versions allowed"),
     OptionDesc::new(T, "server_name_indication.enabled", Kind::Bool, TLS_TYPES)
-        .drivers(SQL)
+        .connectors(TLS_CLIENTS)
         .default(Const::Bool(true))
         .doc("send SNI"),
     OptionDesc::new(T, "server_name_indication.host", Kind::Str, TLS_TYPES)
-        .drivers(SQL)
+        .connectors(TLS_CLIENTS)
         .doc("SNI host, when not the connected host"),
     OptionDesc::new(T, "server_name_indication.protocol", Kind::Enum(SNI_PROTOCOLS), TLS_TYPES)
-        .drivers(SQL)
+        .connectors(TLS_CLIENTS)
         .default(Const::Ident("default"))
         .doc("`https` accepts wildcard certificates"),
     OptionDesc::new(T, names::REQUIRED, Kind::Bool, &[Rdbms])
-        .drivers(&[Driver::Pgsql])
+        .connectors(&[K::Pgsql])
         .default(Const::Bool(false))
         .doc("pgsql: `false` tries TLS and falls back, `true` requires it"),
 ];
@@ -834,9 +867,14 @@ pub fn reference_markdown() -> String {
             Need::Paired => "with its pair".to_owned(),
         };
         let mut notes = d.doc.to_owned();
-        if !d.drivers.is_empty() {
-            let drivers: Vec<_> = d.drivers.iter().map(|d| d.name()).collect();
-            let _ = write!(notes, "; drivers: {}", drivers.join(", "));
+        let refused: Vec<_> = ConnectorKind::ALL
+            .iter()
+            .filter(|c| d.types.contains(&c.pool_type()) && !d.connectors.is_empty())
+            .filter(|c| !d.connectors.contains(c))
+            .map(|c| c.name())
+            .collect();
+        if !refused.is_empty() {
+            let _ = write!(notes, "; not for {}", refused.join(", "));
         }
         if !d.aliases.is_empty() {
             let _ = write!(notes, "; also `{}`", d.aliases.join("`, `"));

@@ -327,7 +327,7 @@ fn resolve(
     tls_on: bool,
 ) -> Vec<PlannedSetting> {
     options::options_for(level, pool.pool_type)
-        .filter(|d| d.supports_driver(driver))
+        .filter(|d| d.honoured_by(pool.pool_type, driver))
         .filter_map(|desc| {
             let (value, explicit) = match pool.get(level, desc.name) {
                 Some(s) => (s.value.value.clone(), true),
@@ -341,6 +341,19 @@ fn resolve(
             })
         })
         .collect()
+}
+
+impl PlannedPool {
+    /// The pool's name, as logs, metrics and errors show it: `<type>.<host or global>.<tag>`
+    /// (`redis.a.com.default`, `rdbms.global.default`).
+    pub fn name(&self) -> String {
+        format!(
+            "{}.{}.{}",
+            self.pool_type,
+            self.host.as_deref().unwrap_or(names::GLOBAL),
+            self.tag
+        )
+    }
 }
 
 impl fmt::Display for PlannedPool {

@@ -67,7 +67,7 @@ struct Context {
 
 impl Context {
     fn has(self, d: &OptionDesc) -> bool {
-        d.types.contains(&self.pool_type) && d.supports_driver(self.driver)
+        d.types.contains(&self.pool_type) && d.honoured_by(self.pool_type, self.driver)
     }
 
     /// Whether `d` always has a value here (written as required, or defaulted).

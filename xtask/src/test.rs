@@ -17,7 +17,7 @@ pub fn run(args: &[String]) -> Result<(), String> {
         Some("--") => &args[1..],
         _ => args,
     };
-    // Formatting and lints first: CI enforces them, and they need no service.
+    // Formatting, lints and docs first: CI enforces them, and they need no service.
     let mut failed = Vec::new();
     for check in [
         &["fmt", "--all", "--", "--check"][..],
@@ -40,10 +40,13 @@ pub fn run(args: &[String]) -> Result<(), String> {
             "-D",
             "warnings",
         ],
+        &["doc", "--workspace", "--all-features", "--no-deps"],
     ] {
         let shown = format!("cargo {}", check.join(" "));
         eprintln!("xtask test: {shown}");
-        if let Err(e) = cargo(check, &[], &[], false) {
+        // Broken intra-doc links fail the docs step, as lints fail clippy.
+        let vars = [("RUSTDOCFLAGS".to_owned(), "-D warnings".to_owned())];
+        if let Err(e) = cargo(check, &[], &vars, false) {
             eprintln!("xtask test: {shown} FAILED: {e}");
             failed.push(format!("`{shown}` ({e})"));
         }

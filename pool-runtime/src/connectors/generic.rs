@@ -8,7 +8,7 @@ use std::sync::atomic::Ordering;
 
 use bb8::ManageConnection;
 
-use crate::config::defaults;
+use crate::builder::defaults;
 use crate::pool::Deadline;
 use crate::strategy::{Keyless, Strategy, worker_for_key};
 use crate::{Error, Pool};

@@ -12,8 +12,10 @@
 //! does (timeouts, reconnection, keepalive, metrics, shared use).
 //!
 //! 1. **Table rows** (`pool-spec/src/options.rs`): every key of the type with its kind,
-//!    default, range, enum, secrecy, need (required, paired) and, for a TLS key the client
-//!    cannot honour, its restriction; `cargo xtask codegen` then writes the typed settings
+//!    default, range, enum, secrecy, need (required, paired); a key of the type the client
+//!    cannot honour (a TLS cipher list, an encrypted key) leaves the connector out of its row's
+//!    `connectors`, which makes it a compile error at its token; `cargo xtask codegen` then
+//!    writes the typed settings
 //!    struct (`settings::<Type>Settings`, with `tls: Option<TlsOptions>`) and `docs/options.md`.
 //!    A wrong value is now a compile error in a declaration and a typed start error from the
 //!    environment or the builder, with no code of the connector's own.

@@ -139,7 +139,7 @@ pub(crate) fn rows(
 ) -> impl Iterator<Item = &'static OptionDesc> {
     OPTIONS
         .iter()
-        .filter(move |d| d.types.contains(&pool_type) && d.supports_driver(driver))
+        .filter(move |d| d.types.contains(&pool_type) && d.honoured_by(pool_type, driver))
 }
 
 impl Settings {

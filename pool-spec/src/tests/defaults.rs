@@ -228,10 +228,7 @@ fn every_table_default_reaches_the_plan() {
                 vec![None]
             };
             for driver in drivers {
-                // ODBC takes TLS from its data source.
-                if !desc.supports_driver(driver)
-                    || (desc.level == Level::Tls && driver == Some(Driver::Odbc))
-                {
+                if !desc.honoured_by(pool_type, driver) {
                     continue;
                 }
                 let Some(expected) = desc.default_for(pool_type, driver, desc.level == Level::Tls)

@@ -398,6 +398,65 @@ fn key_unsupported_by_driver() {
     );
 }
 
+/// The rule is the table's, for every pool type: each key a row restricts to some connectors
+/// is refused, at its key, for each other connector of its types (a connector with no TLS key
+/// has its whole `tls` section refused instead).
+#[test]
+fn every_key_a_connector_cannot_honour_is_refused() {
+    use crate::options::{Kind, Level, OPTIONS};
+    let mut checked = 0;
+    for desc in OPTIONS.iter().filter(|d| !d.connectors.is_empty()) {
+        for connector in ConnectorKind::ALL
+            .iter()
+            .copied()
+            .filter(|c| desc.types.contains(&c.pool_type()) && !desc.connectors.contains(c))
+        {
+            let pool_type = connector.pool_type();
+            let driver = connector.driver();
+            let has_tls = OPTIONS
+                .iter()
+                .any(|d| d.level == Level::Tls && d.honoured_by(pool_type, driver));
+            if desc.level == Level::Tls && !has_tls {
+                continue;
+            }
+            let connection = match connector {
+                ConnectorKind::Pgsql | ConnectorKind::Mysql => format!(
+                    "driver = \"{connector}\"\nhost = \"h\"\ndatabase = \"d\"\nusername = \"u\"\npassword = \"p\"\n"
+                ),
+                ConnectorKind::Odbc => "driver = \"odbc\"\nsettings = \"DSN=x\"\n".to_owned(),
+                ConnectorKind::Http => "host = \"http://h\"\n".to_owned(),
+                _ => String::new(),
+            };
+            let value = match desc.kind {
+                Kind::Int | Kind::IntOrInfinity => desc.range.map_or(1, |r| r.min).to_string(),
+                Kind::Bool => "true".to_owned(),
+                Kind::Enum(names) => format!("\"{}\"", names[0]),
+                Kind::StrList | Kind::Servers => "[\"x\"]".to_owned(),
+                Kind::Url => "\"http://h\"".to_owned(),
+                Kind::Str | Kind::Scope | Kind::Tag => "\"x\"".to_owned(),
+            };
+            let section = match desc.level {
+                Level::Tls => "\n[outgoing_pools.t.default.connection.tls]\n",
+                _ => "",
+            };
+            let text = format!(
+                "[outgoing_pools.{pool_type}.default.connection]\n{connection}{section}{} = {value}\n",
+                desc.name
+            )
+            .replace("outgoing_pools.t.", &format!("outgoing_pools.{pool_type}."));
+            let errors = toml_errors(&text);
+            let key = desc.key();
+            let expected = format!("key `{key}` is not supported by {}", connector.described());
+            assert!(
+                errors.iter().any(|e| e.contains(&expected)),
+                "{text}\nexpected `{expected}`, got {errors:?}"
+            );
+            checked += 1;
+        }
+    }
+    assert!(checked >= 8, "only {checked} restrictions checked");
+}
+
 #[test]
 fn call_timeout_shorter_than_request_timeout() {
     assert_eq!(

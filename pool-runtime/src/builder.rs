@@ -202,7 +202,7 @@ impl<C: Connector, S: Strategy> PoolBuilder<C, S> {
     }
 
     /// `keepalive_interval`: check every idle connection this often
-    /// ([`ManageConnection::is_valid`]); a failed check replaces it. Default: never.
+    /// ([`ManageConnection::is_valid`](crate::ManageConnection::is_valid)); a failed check replaces it. Default: never.
     pub fn keepalive_interval(mut self, every: Duration) -> Self {
         self.config.keepalive_interval = Some(every);
         self
