@@ -10,9 +10,10 @@ use crossbeam_utils::CachePadded;
 use tracing::Instrument;
 
 use crate::core::Core;
+use crate::core::slot::Slots;
 use crate::error::{Chain, ConnectError, Error, PoolName};
 use crate::metrics::PoolMetrics;
-use crate::pool::{Inner, Slot};
+use crate::pool::Inner;
 use crate::strategy::Strategy;
 use crate::worker::{self, OverrunReport};
 use crate::{Connector, Pool};
@@ -282,14 +283,13 @@ impl<C: Connector, S: Strategy> PoolBuilder<C, S> {
         let workers = config.workers;
         let lifo = config.queue_type == QueueType::Lifo && S::USES_QUEUE_TYPE;
         let tick = maintenance_tick(&config);
+        let (slots, owners) = Slots::new(workers, config.multiplexed);
         let inner = Arc::new(Inner {
             metrics: PoolMetrics::new(&self.name),
             name: self.name,
             manager: self.manager,
             core: Core::new(workers, lifo, config.max_worker_queue_len),
-            slots: (0..workers)
-                .map(|_| CachePadded::new(Slot::new()))
-                .collect(),
+            slots,
             config,
             next: CachePadded::new(AtomicUsize::new(0)),
             errors: (0..workers)
@@ -302,33 +302,41 @@ impl<C: Connector, S: Strategy> PoolBuilder<C, S> {
             casts: AtomicUsize::new(0),
         });
         let mut connecting = tokio::task::JoinSet::new();
-        for i in 0..workers {
+        for owned in owners {
             let inner = inner.clone();
-            connecting.spawn(async move { (i, worker::connect_once(&inner).await) });
+            connecting.spawn(async move {
+                let result = worker::connect_once(&inner).await;
+                (owned, result)
+            });
         }
         let mut failed = Vec::new();
         while let Some(joined) = connecting.join_next().await {
-            let (i, result) = joined.unwrap_or_else(|e| std::panic::resume_unwind(e.into_panic()));
+            let (owned, result) =
+                joined.unwrap_or_else(|e| std::panic::resume_unwind(e.into_panic()));
             match result {
-                Ok(conn) => worker::install(&inner, i, conn),
+                Ok(conn) => worker::install(&inner, owned, conn),
                 Err(e) => {
-                    inner.attempt_failed(i, e);
-                    failed.push(i);
+                    inner.attempt_failed(&owned, e);
+                    failed.push(owned);
                 }
             }
         }
-        if let Some(&last) = failed.last()
+        if let Some(last) = failed.last().map(|o| o.worker())
             && failed.len() == workers
         {
             inner.core.close();
+            for owned in failed {
+                inner.slots.retire(&inner.core, owned);
+            }
             return Err(Error::Connect {
                 pool: inner.name.clone(),
                 cause: inner.error_of(last),
             });
         }
-        for i in failed {
+        for owned in failed {
+            let i = owned.worker();
             tracing::warn!(pool = %inner.name, worker = i, error = %Chain(&inner.error_of(i)), "worker could not connect; retrying");
-            worker::spawn_reconnect(&inner, i, 1);
+            worker::spawn_reconnect(&inner, owned, 1);
         }
         let span = tracing::debug_span!("outgoing_pools.maintain", pool = %inner.name);
         tokio::spawn(worker::maintain(Arc::downgrade(&inner), tick).instrument(span));

@@ -9,6 +9,7 @@ use std::sync::atomic::Ordering;
 use tokio::time::Instant;
 
 use crate::Connector;
+use crate::core::slot::Owned;
 use crate::error::Error;
 use crate::pool::Inner;
 use crate::worker;
@@ -23,7 +24,8 @@ use crate::worker;
 /// [`ManageConnection::has_broken`]: crate::ManageConnection::has_broken
 pub struct Conn<'a, C: Connector> {
     inner: &'a Arc<Inner<C>>,
-    idx: usize,
+    /// The worker; taken only by the drop, which hands it on.
+    owned: Option<Owned>,
     broken: bool,
     watched: bool,
 }
@@ -31,17 +33,17 @@ pub struct Conn<'a, C: Connector> {
 impl<'a, C: Connector> Conn<'a, C> {
     /// `watch`: raise overrun warnings while the guard is held (the maintenance task does).
     #[inline]
-    pub(crate) fn new(inner: &'a Arc<Inner<C>>, idx: usize, watch: bool) -> Self {
+    pub(crate) fn new(inner: &'a Arc<Inner<C>>, owned: Owned, watch: bool) -> Self {
         let watched = watch && inner.config.overrun_warning.is_some();
         if watched {
-            let slot = &inner.slots[idx];
+            let slot = &inner.slots[owned.worker()];
             slot.warnings.store(0, Ordering::Relaxed);
             slot.poisoned.store(false, Ordering::Relaxed);
             slot.since.store(inner.coarse_now() + 1, Ordering::Relaxed);
         }
         Conn {
             inner,
-            idx,
+            owned: Some(owned),
             broken: false,
             watched,
         }
@@ -49,7 +51,14 @@ impl<'a, C: Connector> Conn<'a, C> {
 
     /// The index of the worker (0-based).
     pub fn worker(&self) -> usize {
-        self.idx
+        self.owned().worker()
+    }
+
+    #[inline]
+    fn owned(&self) -> &Owned {
+        self.owned
+            .as_ref()
+            .expect("a lent worker is owned until the guard drops")
     }
 
     /// Gives the worker back with its connection marked broken: it reconnects before anyone
@@ -69,7 +78,7 @@ impl<'a, C: Connector> Conn<'a, C> {
         F: AsyncFnOnce(&mut C::Connection) -> T,
     {
         let inner = self.inner;
-        let idx = self.idx;
+        let idx = self.worker();
         let overrun = inner.config.overrun_warning;
         let max = inner.config.max_overrun_warnings;
         // Until `f` finishes the connection is mid-operation: if this future is dropped, or
@@ -116,9 +125,9 @@ impl<C: Connector> Deref for Conn<'_, C> {
 
     #[inline]
     fn deref(&self) -> &C::Connection {
-        // SAFETY: this guard owns worker `idx` (handed out by the core), so nobody mutates the
-        // connection while `&self` lives; a shared reference, never a `&mut` from `&self`.
-        unsafe { self.inner.slots[self.idx].conn_ref() }
+        self.inner
+            .slots
+            .conn(self.owned())
             .as_ref()
             .expect("a lent worker always holds a connection")
     }
@@ -127,8 +136,13 @@ impl<C: Connector> Deref for Conn<'_, C> {
 impl<C: Connector> DerefMut for Conn<'_, C> {
     #[inline]
     fn deref_mut(&mut self) -> &mut C::Connection {
-        // SAFETY: as in `deref`; `&mut self` makes the borrow unique.
-        unsafe { self.inner.slots[self.idx].conn_mut() }
+        let owned = self
+            .owned
+            .as_mut()
+            .expect("a lent worker is owned until the guard drops");
+        self.inner
+            .slots
+            .conn_mut(owned)
             .as_mut()
             .expect("a lent worker always holds a connection")
     }
@@ -138,7 +152,10 @@ impl<C: Connector> Drop for Conn<'_, C> {
     #[inline]
     fn drop(&mut self) {
         let inner = self.inner;
-        let slot = &inner.slots[self.idx];
+        let Some(mut owned) = self.owned.take() else {
+            return;
+        };
+        let slot = &inner.slots[owned.worker()];
         if self.watched {
             slot.since.store(0, Ordering::Relaxed);
             if slot.poisoned.swap(false, Ordering::Relaxed) {
@@ -147,21 +164,17 @@ impl<C: Connector> Drop for Conn<'_, C> {
         }
         // `has_broken` runs even for a connection already known broken: a connector may
         // clean up there (pgsql cancels the abandoned statement on the server).
-        // SAFETY: this guard owns the worker.
-        let broken = match unsafe { slot.conn_mut() }.as_mut() {
+        let broken = match inner.slots.conn_mut(&mut owned).as_mut() {
             Some(conn) => inner.manager.has_broken(conn) | self.broken,
             None => true,
         } || inner.core.is_closed();
         if broken {
-            worker::down(inner, self.idx);
+            worker::down(inner, owned);
         } else {
             if !slot.used.load(Ordering::Relaxed) {
                 slot.used.store(true, Ordering::Relaxed);
             }
-            if inner.config.multiplexed {
-                slot.admit();
-            }
-            inner.core.release(self.idx);
+            worker::give_back(inner, owned);
         }
     }
 }
@@ -173,7 +186,7 @@ where
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Conn")
             .field("pool", &self.inner.name)
-            .field("worker", &self.idx)
+            .field("worker", &self.worker())
             .field("connection", &**self)
             .finish()
     }

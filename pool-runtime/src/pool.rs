@@ -1,10 +1,9 @@
 //! [`Pool`]: workers, each holding one connection, chosen by a [`Strategy`].
 
-use std::cell::UnsafeCell;
 use std::fmt;
 use std::hash::Hash;
 use std::marker::PhantomData;
-use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -13,11 +12,12 @@ use tokio::time::Instant;
 use tracing::Instrument;
 
 use crate::builder::Config;
+use crate::core::slot::{Claim, Owned, Slots};
 use crate::core::{Core, Refusal, Target};
 use crate::error::{ConnectError, Error, PoolName};
 use crate::metrics::PoolMetrics;
 use crate::strategy::{Keyless, Strategy, worker_for_key};
-use crate::worker::{self, Refreshed};
+use crate::worker;
 use crate::{Conn, Connector, PoolBuilder};
 
 /// A pool of `workers` workers, each holding one connection made by the connector `C`,
@@ -87,103 +87,11 @@ pub struct PoolStatus {
     pub closed: bool,
 }
 
-pub(crate) struct Slot<T> {
-    conn: UnsafeCell<Option<T>>,
-    /// Returned since the last maintenance tick.
-    pub(crate) used: AtomicBool,
-    /// Idle for a whole tick: validate before handing out.
-    pub(crate) stale: AtomicBool,
-    /// Coarse time (ms since the pool's epoch, plus one) a watched guard was taken; 0 = none.
-    pub(crate) since: AtomicU64,
-    pub(crate) warnings: AtomicU64,
-    /// Reached `max_overrun_warnings`: replace the connection when it comes back.
-    pub(crate) poisoned: AtomicBool,
-    /// Shared use (multiplexed pools only): callers using the connection through `&`, plus
-    /// `EXCLUSIVE` while someone owns the worker (which then waits for the count to drain).
-    pub(crate) users: AtomicU32,
-    /// Woken when the last shared user leaves while an owner waits.
-    pub(crate) drained: tokio::sync::Notify,
-}
-
-/// In [`Slot::users`]: the worker is owned exclusively (or down); shared users keep off.
-pub(crate) const EXCLUSIVE: u32 = 1 << 31;
-
-// SAFETY: the connection is only reached through the worker index that the core hands to
-// exactly one owner at a time (see `core`), with Acquire/Release on the hand-off.
-unsafe impl<T: Send> Sync for Slot<T> {}
-
-impl<T> Slot<T> {
-    pub(crate) fn new() -> Self {
-        Slot {
-            conn: UnsafeCell::new(None),
-            used: AtomicBool::new(false),
-            stale: AtomicBool::new(false),
-            since: AtomicU64::new(0),
-            warnings: AtomicU64::new(0),
-            poisoned: AtomicBool::new(false),
-            // Workers start down, owned by whoever connects them.
-            users: AtomicU32::new(EXCLUSIVE),
-            drained: tokio::sync::Notify::new(),
-        }
-    }
-
-    /// The connection, for a shared user.
-    ///
-    /// # Safety
-    /// The caller counts in `users` while `EXCLUSIVE` is clear, or owns the worker.
-    pub(crate) unsafe fn conn_ref(&self) -> &Option<T> {
-        // SAFETY: guaranteed by the caller: nobody mutates while shared users count.
-        unsafe { &*self.conn.get() }
-    }
-
-    /// Keeps new shared users off; true if none is left in flight (then the owner is the
-    /// only user), else finish with [`Slot::exclude`].
-    #[inline]
-    pub(crate) fn try_exclude(&self) -> bool {
-        self.users.fetch_or(EXCLUSIVE, Ordering::Acquire) & !EXCLUSIVE == 0
-    }
-
-    /// Makes the owner of this worker its only user: keeps new shared users off, then waits
-    /// for those in flight to finish. Cancel-safe: the owner's guard clears the flag.
-    pub(crate) async fn exclude(&self) {
-        if self.users.fetch_or(EXCLUSIVE, Ordering::Acquire) & !EXCLUSIVE == 0 {
-            return;
-        }
-        loop {
-            let drained = self.drained.notified();
-            if self.users.load(Ordering::Acquire) & !EXCLUSIVE == 0 {
-                return;
-            }
-            drained.await;
-        }
-    }
-
-    /// Lets shared users back in; the owner is about to give the worker up.
-    pub(crate) fn admit(&self) {
-        self.users.fetch_and(!EXCLUSIVE, Ordering::Release);
-    }
-
-    /// A shared user leaves.
-    pub(crate) fn leave(&self) {
-        if self.users.fetch_sub(1, Ordering::Release) == EXCLUSIVE | 1 {
-            self.drained.notify_waiters();
-        }
-    }
-
-    /// # Safety
-    /// The caller owns this worker's index.
-    #[allow(clippy::mut_from_ref)]
-    pub(crate) unsafe fn conn_mut(&self) -> &mut Option<T> {
-        // SAFETY: guaranteed by the caller.
-        unsafe { &mut *self.conn.get() }
-    }
-}
-
 pub(crate) struct Inner<C: Connector> {
     pub(crate) name: PoolName,
     pub(crate) manager: C,
     pub(crate) core: Core,
-    pub(crate) slots: Box<[CachePadded<Slot<C::Connection>>]>,
+    pub(crate) slots: Slots<C::Connection>,
     pub(crate) config: Config,
     pub(crate) next: CachePadded<AtomicUsize>,
     /// Each worker's latest connect error: a caller refused for worker `i`'s failed attempt
@@ -207,13 +115,14 @@ impl<C: Connector> Inner<C> {
             .clone()
     }
 
-    /// Records that worker `i`'s connection attempt failed with `e`, for its waiters.
-    pub(crate) fn attempt_failed(&self, i: usize, e: ConnectError<C::Error>) {
+    /// Records that the owned, down worker's connection attempt failed with `e`, for its
+    /// waiters.
+    pub(crate) fn attempt_failed(&self, owned: &Owned, e: ConnectError<C::Error>) {
         self.metrics.connect_errors.increment(1);
-        *self.errors[i]
+        *self.errors[owned.worker()]
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner) = e;
-        self.core.attempt_failed(i, self.now_ms());
+        self.slots.attempt_failed(&self.core, owned, self.now_ms());
     }
 
     /// The pool's clock for the reconnection rules (ms since the pool was built).
@@ -298,32 +207,24 @@ impl Deadline {
     }
 }
 
-/// Ownership of a worker's index between the core handing it out and the caller knowing its
-/// connection can be lent: dropping it gives the worker back untouched.
-struct Claim<'a, C: Connector> {
-    inner: &'a Arc<Inner<C>>,
-    idx: usize,
+/// A claimed worker whose shared users are still leaving: dropped (the caller's deadline
+/// passed, or the caller went away), it gives the worker back untouched.
+struct Held<'a, C: Connector> {
+    inner: &'a Inner<C>,
+    claim: Option<Claim>,
 }
 
-impl<'a, C: Connector> Claim<'a, C> {
-    /// The guard for the caller: its drop now checks and gives back the connection.
-    fn lend(self, watch: bool) -> Conn<'a, C> {
-        let conn = Conn::new(self.inner, self.idx, watch);
-        std::mem::forget(self);
-        conn
-    }
-
-    /// Hands the worker to a check of its idle connection (see [`worker::Refresh`]).
-    fn into_refresh(self) -> worker::Refresh<C, impl Future<Output = Refreshed> + Send + use<C>> {
-        let refresh = worker::start_refresh(self.inner.clone(), self.idx);
-        std::mem::forget(self);
-        refresh
+impl<C: Connector> Held<'_, C> {
+    fn claim(&self) -> &Claim {
+        self.claim.as_ref().expect("a held claim")
     }
 }
 
-impl<C: Connector> Drop for Claim<'_, C> {
+impl<C: Connector> Drop for Held<'_, C> {
     fn drop(&mut self) {
-        worker::give_back(self.inner, self.idx);
+        if let Some(claim) = self.claim.take() {
+            worker::give_back(self.inner, claim);
+        }
     }
 }
 
@@ -371,7 +272,7 @@ impl<C: Connector, S: Strategy> Pool<C, S> {
                 .inner
                 .slots
                 .iter()
-                .map(|s| (s.users.load(Ordering::Relaxed) & !EXCLUSIVE) as usize)
+                .map(|s| s.shared_users() as usize)
                 .sum(),
             closed: self.inner.core.is_closed(),
         }
@@ -475,35 +376,48 @@ impl<C: Connector, S: Strategy> Pool<C, S> {
         cooperate().await;
         let inner = &self.inner;
         loop {
-            let claim = Claim {
-                inner,
-                idx: self.acquire(pinned, deadline).await?,
+            let claim = self.acquire(pinned, deadline).await?;
+            let mut owned = match inner.slots.try_exclusive(claim) {
+                Ok(owned) => owned,
+                Err(claim) => {
+                    let mut held = Held {
+                        inner,
+                        claim: Some(claim),
+                    };
+                    loop {
+                        if deadline
+                            .run(inner.slots.drained(held.claim()))
+                            .await
+                            .is_none()
+                        {
+                            return Err(inner.timeout());
+                        }
+                        let claim = held.claim.take().expect("a held claim");
+                        match inner.slots.try_exclusive(claim) {
+                            Ok(owned) => break owned,
+                            Err(claim) => held.claim = Some(claim),
+                        }
+                    }
+                }
             };
-            let slot = &inner.slots[claim.idx];
-            if inner.config.multiplexed
-                && !slot.try_exclude()
-                && deadline.run(slot.exclude()).await.is_none()
-            {
-                return Err(inner.timeout());
-            }
-            // SAFETY: the claim owns the worker, and `exclude` made it the only user.
-            let conn = unsafe { slot.conn_mut() }
+            let conn = inner
+                .slots
+                .conn_mut(&mut owned)
                 .as_mut()
                 .expect("an owned worker that is up holds a connection");
             if inner.manager.has_broken(conn) {
-                claim.lend(false).discard();
+                Conn::new(inner, owned, false).discard();
                 continue;
             }
-            if !slot.stale.load(Ordering::Relaxed) {
-                return Ok(claim.lend(watch));
+            if !inner.slots[owned.worker()].stale.load(Ordering::Relaxed) {
+                return Ok(Conn::new(inner, owned, watch));
             }
-            let idx = claim.idx;
-            let mut refresh = claim.into_refresh();
+            let mut refresh = worker::start_refresh(inner.clone(), owned);
             match deadline.run(refresh.run()).await {
                 // The check (or a replacement) is done: the worker is the caller's again.
-                Some(Refreshed::Fresh) => return Ok(Claim { inner, idx }.lend(watch)),
+                Some(Some(owned)) => return Ok(Conn::new(inner, owned, watch)),
                 // The worker is down and reconnecting: choose again.
-                Some(Refreshed::Down) => {}
+                Some(None) => {}
                 // Dropping `refresh` lets it finish in the background, for the worker.
                 None => return Err(inner.timeout()),
             }
@@ -516,7 +430,7 @@ impl<C: Connector, S: Strategy> Pool<C, S> {
         &self,
         pinned: Option<usize>,
         deadline: &mut Deadline,
-    ) -> Result<usize, Error<C::Error>> {
+    ) -> Result<Claim, Error<C::Error>> {
         let inner = &*self.inner;
         let mut reroutes = 0;
         loop {
@@ -527,16 +441,16 @@ impl<C: Connector, S: Strategy> Pool<C, S> {
                 None => S::target(&inner.core, &inner.next),
             };
             let fast = match target {
-                Target::Any | Target::IdleOnly => inner.core.try_acquire_any(),
+                Target::Any | Target::IdleOnly => inner.slots.try_acquire_any(&inner.core),
                 Target::Worker(i) | Target::Keyed(i) | Target::Prefer(i) => {
-                    inner.core.try_acquire(i).then_some(i)
+                    inner.slots.try_acquire(&inner.core, i)
                 }
             };
-            if let Some(i) = fast {
-                return Ok(i);
+            if let Some(claim) = fast {
+                return Ok(claim);
             }
             match self.wait(target, deadline).await? {
-                Ok(i) => return Ok(i),
+                Ok(claim) => return Ok(claim),
                 Err(Refusal::Reroute) => reroutes += 1,
                 Err(r) => return Err(inner.refusal(r)),
             }
@@ -548,10 +462,10 @@ impl<C: Connector, S: Strategy> Pool<C, S> {
         &self,
         target: Target,
         deadline: &mut Deadline,
-    ) -> Result<Result<usize, Refusal>, Error<C::Error>> {
+    ) -> Result<Result<Claim, Refusal>, Error<C::Error>> {
         let inner = &*self.inner;
         let started = Instant::now();
-        let acquire = inner.core.acquire(target, inner.now_ms());
+        let acquire = inner.slots.acquire(&inner.core, target, inner.now_ms());
         inner.metrics.waiting.increment(1.0);
         let result = deadline.run(acquire).await;
         inner.metrics.waiting.decrement(1.0);
@@ -580,16 +494,15 @@ impl<C: Connector, S: Strategy> Pool<C, S> {
         inner.core.close();
         let deadline = Instant::now() + grace;
         loop {
-            for i in inner.core.take_idle() {
-                let slot = &inner.slots[i];
-                let readers = slot.users.fetch_or(EXCLUSIVE, Ordering::Acquire) & !EXCLUSIVE;
-                if readers == 0 {
-                    // SAFETY: `take_idle` made this caller the owner of worker `i`, for good,
-                    // and no shared user is left.
-                    drop(unsafe { slot.conn_mut() }.take());
+            for claim in inner.slots.take_idle(&inner.core) {
+                match inner.slots.try_exclusive(claim) {
+                    Ok(mut owned) => {
+                        drop(inner.slots.conn_mut(&mut owned).take());
+                        inner.slots.retire(&inner.core, owned);
+                    }
+                    // Shared users still read it: it closes when the pool is dropped.
+                    Err(claim) => inner.slots.retire(&inner.core, claim),
                 }
-                // Else shared users still read it: it closes when the pool is dropped.
-                inner.core.retire(i);
             }
             if inner.core.up_count() == 0 {
                 tracing::info!(pool = %inner.name, "pool shut down");

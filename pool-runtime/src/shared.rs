@@ -7,12 +7,12 @@ use std::fmt;
 use std::hash::Hash;
 use std::ops::Deref;
 use std::sync::Arc;
-use std::sync::atomic::Ordering;
 
 use tokio::time::Instant;
 
+use crate::core::slot::SharedUse;
 use crate::error::Error;
-use crate::pool::{Deadline, EXCLUSIVE, Inner, cooperate};
+use crate::pool::{Deadline, Inner, cooperate};
 use crate::strategy::{self, Keyless, Strategy};
 use crate::{Conn, Connector, Pool};
 
@@ -36,15 +36,23 @@ impl Multiplexed for crate::Generic {}
 /// A worker's connection used together with other callers: derefs to `&C::Connection`.
 pub struct Shared<'a, C: Connector> {
     inner: &'a Arc<Inner<C>>,
-    idx: usize,
-    /// Set when every worker was owned and this caller waited for one exclusively.
-    owned: Option<Conn<'a, C>>,
+    with: With<'a, C>,
+}
+
+enum With<'a, C: Connector> {
+    /// Counted as one of the worker's shared users.
+    Others(SharedUse<'a, C::Connection>),
+    /// Every worker was owned and this caller waited for one exclusively.
+    Alone(Conn<'a, C>),
 }
 
 impl<C: Connector> Shared<'_, C> {
     /// The index of the worker (0-based).
     pub fn worker(&self) -> usize {
-        self.idx
+        match &self.with {
+            With::Others(shared) => shared.worker(),
+            With::Alone(conn) => conn.worker(),
+        }
     }
 }
 
@@ -52,22 +60,11 @@ impl<C: Connector> Deref for Shared<'_, C> {
     type Target = C::Connection;
 
     fn deref(&self) -> &C::Connection {
-        if let Some(conn) = &self.owned {
-            return conn;
-        }
-        // SAFETY: this caller counts as a shared user of a worker that no one owns, so the
-        // connection is neither replaced nor borrowed mutably meanwhile; `Multiplexed`
-        // requires the connection to be `Sync`.
-        unsafe { self.inner.slots[self.idx].conn_ref() }
-            .as_ref()
-            .expect("a worker open to shared use holds a connection")
-    }
-}
-
-impl<C: Connector> Drop for Shared<'_, C> {
-    fn drop(&mut self) {
-        if self.owned.is_none() {
-            self.inner.slots[self.idx].leave();
+        match &self.with {
+            With::Others(shared) => shared
+                .conn()
+                .expect("a worker open to shared use holds a connection"),
+            With::Alone(conn) => conn,
         }
     }
 }
@@ -76,7 +73,7 @@ impl<C: Connector> fmt::Debug for Shared<'_, C> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Shared")
             .field("pool", &self.inner.name)
-            .field("worker", &self.idx)
+            .field("worker", &self.worker())
             .finish()
     }
 }
@@ -155,69 +152,63 @@ impl<C: Multiplexed, S: Strategy> Pool<C, S> {
         if inner.config.multiplexed {
             cooperate().await;
             let found = match pinned {
-                Some(i) => try_share(inner, i).then_some(i),
+                Some(i) => try_share(inner, i),
                 None => pick::<C, S>(inner),
             };
-            if let Some(idx) = found {
+            if let Some(shared) = found {
                 return Ok(Shared {
                     inner,
-                    idx,
-                    owned: None,
+                    with: With::Others(shared),
                 });
             }
         }
         let conn = self.checkout(pinned, deadline, true).await?;
         Ok(Shared {
             inner,
-            idx: conn.worker(),
-            owned: Some(conn),
+            with: With::Alone(conn),
         })
     }
 }
 
 /// Joins worker `i` as a shared user unless someone owns it or its connection is closed
 /// (then the worker is taken down to reconnect).
-fn try_share<C: Multiplexed>(inner: &Arc<Inner<C>>, i: usize) -> bool {
-    let slot = &inner.slots[i];
-    if slot.users.fetch_add(1, Ordering::Acquire) & EXCLUSIVE == 0 {
-        // SAFETY: counted as a shared user of a worker nobody owns.
-        let conn = unsafe { slot.conn_ref() }.as_ref();
-        if conn.is_some_and(|c| !inner.manager.is_closed(c)) {
-            return true;
-        }
-        slot.leave();
-        retire_closed(inner, i);
-        return false;
+fn try_share<C: Multiplexed>(
+    inner: &Arc<Inner<C>>,
+    i: usize,
+) -> Option<SharedUse<'_, C::Connection>> {
+    let shared = inner.slots.join(i)?;
+    if shared.conn().is_some_and(|c| !inner.manager.is_closed(c)) {
+        return Some(shared);
     }
-    slot.leave();
-    false
+    drop(shared);
+    retire_closed(inner, i);
+    None
 }
 
 /// Takes worker `i`, whose connection a shared caller found closed, down to reconnect — once
 /// the shared users still on it have left. If someone else owns it, they will find out.
 #[cold]
 fn retire_closed<C: Multiplexed>(inner: &Arc<Inner<C>>, i: usize) {
-    if !inner.core.try_acquire(i) {
+    let Some(claim) = inner.slots.try_acquire(&inner.core, i) else {
         return;
-    }
+    };
     let owner = inner.clone();
     inner.runtime.spawn(async move {
-        owner.slots[i].exclude().await;
-        Conn::new(&owner, i, false).discard();
+        let owned = owner.slots.exclusive(claim).await;
+        Conn::new(&owner, owned, false).discard();
     });
 }
 
 /// The worker a shared caller joins, chosen by the strategy's rule.
-fn pick<C: Multiplexed, S: Strategy>(inner: &Arc<Inner<C>>) -> Option<usize> {
+fn pick<C: Multiplexed, S: Strategy>(
+    inner: &Arc<Inner<C>>,
+) -> Option<SharedUse<'_, C::Connection>> {
     strategy::pick_shared(
         S::SHARED_PICK,
         inner.core.workers(),
         &inner.next,
         inner.config.shared_depth,
-        |i| {
-            let users = inner.slots[i].users.load(Ordering::Relaxed);
-            (users & EXCLUSIVE == 0).then_some(users)
-        },
+        |i| inner.slots[i].shared_load(),
         |i| try_share(inner, i),
     )
 }

@@ -187,25 +187,27 @@ pub enum SharedPick {
 
 /// The worker a shared caller joins under `rule`, among `n` workers: `load(i)` is worker
 /// `i`'s callers in flight (`None` while it is owned or down), and `join(i)` tries to join it
-/// (false if it was taken meanwhile or its connection is closed). `depth` is `shared_depth`.
+/// (`None` if it was taken meanwhile or its connection is closed). `depth` is `shared_depth`.
 /// `None`: every worker is owned or down, so the caller waits for one exclusively.
 #[inline]
-pub(crate) fn pick_shared(
+pub(crate) fn pick_shared<J>(
     rule: SharedPick,
     n: usize,
     next: &std::sync::atomic::AtomicUsize,
     depth: u32,
     load: impl Fn(usize) -> Option<u32>,
-    mut join: impl FnMut(usize) -> bool,
-) -> Option<usize> {
+    mut join: impl FnMut(usize) -> Option<J>,
+) -> Option<J> {
     let start = match rule {
         SharedPick::Next => next.fetch_add(1, std::sync::atomic::Ordering::Relaxed) % n,
         SharedPick::Random | SharedPick::Least | SharedPick::Fill => random_below(n),
     };
     if rule == SharedPick::Fill {
         for i in 0..n {
-            if load(i).is_some_and(|users| users < depth) && join(i) {
-                return Some(i);
+            if load(i).is_some_and(|users| users < depth)
+                && let Some(joined) = join(i)
+            {
+                return Some(joined);
             }
         }
     }
@@ -214,20 +216,22 @@ pub(crate) fn pick_shared(
         for k in 0..n {
             let i = (start + k) % n;
             let Some(users) = load(i) else { continue };
-            if users == 0 && join(i) {
-                return Some(i);
+            if users == 0
+                && let Some(joined) = join(i)
+            {
+                return Some(joined);
             }
             if least.is_none_or(|(l, _)| users < l) {
                 least = Some((users, i));
             }
         }
         if let Some((_, i)) = least
-            && join(i)
+            && let Some(joined) = join(i)
         {
-            return Some(i);
+            return Some(joined);
         }
     }
-    (0..n).map(|k| (start + k) % n).find(|&i| join(i))
+    (0..n).map(|k| (start + k) % n).find_map(join)
 }
 
 /// The worker for a key: the same key always maps to the same worker of a pool this size.

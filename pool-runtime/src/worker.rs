@@ -23,6 +23,7 @@ use std::time::Duration;
 use tracing::Instrument;
 
 use crate::Connector;
+use crate::core::slot::{Claim, Owned};
 use crate::error::{Cause, Chain, ConnectError, PoolName};
 use crate::pool::Inner;
 
@@ -90,79 +91,73 @@ pub(crate) async fn connect_once<C: Connector>(
     }
 }
 
-/// Installs a fresh connection in worker `i`, which the caller owns, and lends it out.
-pub(crate) fn install<C: Connector>(inner: &Inner<C>, i: usize, conn: C::Connection) {
-    let slot = &inner.slots[i];
-    // SAFETY: the caller owns worker `i` (it is down, or being started).
-    *unsafe { slot.conn_mut() } = Some(conn);
-    slot.stale.store(false, Ordering::Relaxed);
-    slot.used.store(true, Ordering::Relaxed);
-    if inner.config.multiplexed {
-        slot.admit();
-    }
-    inner.core.mark_up(i);
+/// Installs a fresh connection in the owned worker and gives it to the pool.
+pub(crate) fn install<C: Connector>(inner: &Inner<C>, owned: Owned, conn: C::Connection) {
+    inner.slots.mark_up(&inner.core, owned, conn);
     inner.metrics.workers_up.set(inner.core.up_count() as f64);
 }
 
-/// Gives worker `i`, owned by the caller with a good connection, back to the pool.
-pub(crate) fn give_back<C: Connector>(inner: &Inner<C>, i: usize) {
-    if inner.config.multiplexed {
-        inner.slots[i].admit();
-    }
-    inner.core.release(i);
+/// Gives a worker, owned by the caller with a good connection, back to the pool.
+#[inline]
+pub(crate) fn give_back<C: Connector>(inner: &Inner<C>, claim: impl Into<Claim>) {
+    inner.slots.release(&inner.core, claim);
 }
 
-/// Worker `i`, owned by the caller, lost its connection: drop it and reconnect in the
-/// background, starting now.
-pub(crate) fn down<C: Connector>(inner: &Arc<Inner<C>>, i: usize) {
-    // SAFETY: the caller owns worker `i`.
-    drop(unsafe { inner.slots[i].conn_mut() }.take());
-    if retire_if_closed(inner, i) {
+/// The owned worker lost its connection: drop it and reconnect in the background, starting
+/// now.
+pub(crate) fn down<C: Connector>(inner: &Arc<Inner<C>>, mut owned: Owned) {
+    drop(inner.slots.conn_mut(&mut owned).take());
+    let Some(mut owned) = retire_if_closed(inner, owned) else {
         return;
-    }
-    inner.core.mark_down(i);
+    };
+    inner.slots.mark_down(&inner.core, &mut owned);
     inner.metrics.workers_up.set(inner.core.up_count() as f64);
-    tracing::warn!(pool = %inner.name, worker = i, "connection lost; reconnecting");
-    spawn_reconnect(inner, i, 0);
+    tracing::warn!(pool = %inner.name, worker = owned.worker(), "connection lost; reconnecting");
+    spawn_reconnect(inner, owned, 0);
 }
 
-/// Worker `i`, owned by the caller, has no connection and the caller's attempt to make one
-/// failed with `e` just now: report it to whoever waits, then reconnect after a backoff.
-fn down_failed<C: Connector>(inner: &Arc<Inner<C>>, i: usize, e: ConnectError<C::Error>) {
+/// The owned worker has no connection and the caller's attempt to make one failed with `e`
+/// just now: report it to whoever waits, then reconnect after a backoff.
+fn down_failed<C: Connector>(inner: &Arc<Inner<C>>, owned: Owned, e: ConnectError<C::Error>) {
+    let i = owned.worker();
     inner.metrics.connect_errors.increment(1);
     tracing::warn!(pool = %inner.name, worker = i, error = %Chain(&e), "reconnect failed");
     *inner.errors[i]
         .lock()
         .unwrap_or_else(std::sync::PoisonError::into_inner) = e;
-    if retire_if_closed(inner, i) {
+    let Some(mut owned) = retire_if_closed(inner, owned) else {
         return;
-    }
-    inner.core.mark_down_failed(i, inner.now_ms());
+    };
+    inner
+        .slots
+        .mark_down_failed(&inner.core, &mut owned, inner.now_ms());
     inner.metrics.workers_up.set(inner.core.up_count() as f64);
-    spawn_reconnect(inner, i, 1);
+    spawn_reconnect(inner, owned, 1);
 }
 
-/// Once the pool is shut down, a worker that gives up its connection is done for good.
-fn retire_if_closed<C: Connector>(inner: &Inner<C>, i: usize) -> bool {
+/// Once the pool is shut down, a worker that gives up its connection is done for good
+/// (`None`); else the caller keeps it.
+fn retire_if_closed<C: Connector>(inner: &Inner<C>, owned: Owned) -> Option<Owned> {
     if !inner.core.is_closed() {
-        return false;
+        return Some(owned);
     }
-    inner.core.retire(i);
+    inner.slots.retire(&inner.core, owned);
     inner.metrics.workers_up.set(inner.core.up_count() as f64);
-    true
+    None
 }
 
-pub(crate) fn spawn_reconnect<C: Connector>(inner: &Arc<Inner<C>>, i: usize, first: u32) {
-    let span = tracing::info_span!("outgoing_pools.reconnect", pool = %inner.name, worker = i);
+pub(crate) fn spawn_reconnect<C: Connector>(inner: &Arc<Inner<C>>, owned: Owned, first: u32) {
+    let span = tracing::info_span!("outgoing_pools.reconnect", pool = %inner.name, worker = owned.worker());
     inner
         .runtime
-        .spawn(reconnect(Arc::downgrade(inner), i, first).instrument(span));
+        .spawn(reconnect(Arc::downgrade(inner), owned, first).instrument(span));
 }
 
 /// Reconnects worker `i` until it succeeds, the pool closes, or the pool is dropped: a pool
 /// never gives up on a worker. Attempt `first` and later ones wait out a backoff first,
 /// unless the core kicks them (a caller is waiting, or another worker just connected).
-pub(crate) async fn reconnect<C: Connector>(weak: Weak<Inner<C>>, i: usize, first: u32) {
+pub(crate) async fn reconnect<C: Connector>(weak: Weak<Inner<C>>, mut owned: Owned, first: u32) {
+    let i = owned.worker();
     let mut attempt = first;
     loop {
         if attempt > 0 {
@@ -175,7 +170,11 @@ pub(crate) async fn reconnect<C: Connector>(weak: Weak<Inner<C>>, i: usize, firs
                 let Some(inner) = weak.upgrade() else {
                     return Poll::Ready(false);
                 };
-                if inner.core.poll_kick(i, cx.waker()).is_ready() {
+                if inner
+                    .slots
+                    .poll_kick(&inner.core, &owned, cx.waker())
+                    .is_ready()
+                {
                     return Poll::Ready(true);
                 }
                 pause.as_mut().poll(cx).map(|()| true)
@@ -186,37 +185,31 @@ pub(crate) async fn reconnect<C: Connector>(weak: Weak<Inner<C>>, i: usize, firs
             }
         }
         let Some(inner) = weak.upgrade() else { return };
-        if retire_if_closed(&inner, i) {
-            return;
-        }
-        inner.core.begin_attempt(i);
+        owned = match retire_if_closed(&inner, owned) {
+            Some(owned) => owned,
+            None => return,
+        };
+        inner.slots.begin_attempt(&inner.core, &owned);
         match connect_once(&inner).await {
             Ok(conn) if !inner.core.is_closed() => {
-                install(&inner, i, conn);
+                install(&inner, owned, conn);
                 inner.metrics.reconnects.increment(1);
                 tracing::info!(pool = %inner.name, worker = i, attempt, "reconnected");
                 return;
             }
             Ok(_) => {
-                retire_if_closed(&inner, i);
+                if let Some(owned) = retire_if_closed(&inner, owned) {
+                    inner.slots.retire(&inner.core, owned);
+                }
                 return;
             }
             Err(e) => {
                 tracing::warn!(pool = %inner.name, worker = i, attempt, error = %Chain(&e), "reconnect failed");
-                inner.attempt_failed(i, e);
+                inner.attempt_failed(&owned, e);
             }
         }
         attempt += 1;
     }
-}
-
-/// What [`Refresh`] did to its worker.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) enum Refreshed {
-    /// The connection passed its check, or was replaced: it can be lent.
-    Fresh,
-    /// No connection could be made: the worker is down and reconnecting.
-    Down,
 }
 
 /// The check of a connection that sat idle (and its replacement if the check fails), as a
@@ -224,28 +217,26 @@ pub(crate) enum Refreshed {
 /// (its caller's deadline passed, or the caller went away), it finishes on its own in the
 /// background and gives the worker back. So a caller is never held up past its deadline by
 /// a slow check or connect, and the worker never waits for a caller that left.
-pub(crate) struct Refresh<C: Connector, F: Future<Output = Refreshed> + Send + 'static> {
+pub(crate) struct Refresh<C: Connector, F: Future<Output = Option<Owned>> + Send + 'static> {
     inner: Arc<Inner<C>>,
-    idx: usize,
     fut: Option<Pin<Box<F>>>,
 }
 
-/// A refresh of worker `i`, which the caller owns and hands over.
+/// A refresh of the owned worker, which the caller hands over.
 pub(crate) fn start_refresh<C: Connector>(
     inner: Arc<Inner<C>>,
-    i: usize,
-) -> Refresh<C, impl Future<Output = Refreshed> + Send + use<C>> {
+    owned: Owned,
+) -> Refresh<C, impl Future<Output = Option<Owned>> + Send + use<C>> {
     Refresh {
-        fut: Some(Box::pin(refresh(inner.clone(), i))),
+        fut: Some(Box::pin(refresh(inner.clone(), owned))),
         inner,
-        idx: i,
     }
 }
 
-impl<C: Connector, F: Future<Output = Refreshed> + Send + 'static> Refresh<C, F> {
-    /// Drives the refresh; once it is done, the worker belongs to the caller again (if
-    /// [`Refreshed::Fresh`]).
-    pub(crate) async fn run(&mut self) -> Refreshed {
+impl<C: Connector, F: Future<Output = Option<Owned>> + Send + 'static> Refresh<C, F> {
+    /// Drives the refresh; once it is done, the worker belongs to the caller again (`Some`:
+    /// its connection can be lent), or it is down and reconnecting (`None`).
+    pub(crate) async fn run(&mut self) -> Option<Owned> {
         let fut = self.fut.as_mut().expect("a refresh runs to its end once");
         let done = fut.await;
         self.fut = None;
@@ -253,32 +244,34 @@ impl<C: Connector, F: Future<Output = Refreshed> + Send + 'static> Refresh<C, F>
     }
 }
 
-impl<C: Connector, F: Future<Output = Refreshed> + Send + 'static> Drop for Refresh<C, F> {
+impl<C: Connector, F: Future<Output = Option<Owned>> + Send + 'static> Drop for Refresh<C, F> {
     fn drop(&mut self) {
         let Some(fut) = self.fut.take() else { return };
         let inner = self.inner.clone();
-        let i = self.idx;
         self.inner.runtime.spawn(async move {
-            if fut.await == Refreshed::Fresh {
-                give_back(&inner, i);
+            if let Some(owned) = fut.await {
+                give_back(&inner, owned);
             }
         });
     }
 }
 
-/// Checks worker `i`'s connection (within the connect timeout) and, if the check fails,
-/// replaces it. The caller owns worker `i` and keeps it only if this says `Fresh`.
-async fn refresh<C: Connector>(inner: Arc<Inner<C>>, i: usize) -> Refreshed {
+/// Checks the owned worker's connection (within the connect timeout) and, if the check
+/// fails, replaces it. Gives the worker back to the caller if its connection can be lent,
+/// else it is down and reconnecting.
+async fn refresh<C: Connector>(inner: Arc<Inner<C>>, mut owned: Owned) -> Option<Owned> {
+    let i = owned.worker();
     let slot = &inner.slots[i];
-    // SAFETY: the caller owns worker `i`, and with it the connection, until this finishes.
-    let conn = unsafe { slot.conn_mut() }
+    let conn = inner
+        .slots
+        .conn_mut(&mut owned)
         .as_mut()
         .expect("a worker that is up holds a connection");
     let limit = inner.config.connect_timeout;
     match tokio::time::timeout(limit, inner.manager.is_valid(conn)).await {
         Ok(Ok(())) => {
             slot.stale.store(false, Ordering::Relaxed);
-            return Refreshed::Fresh;
+            return Some(owned);
         }
         Ok(Err(e)) => {
             tracing::warn!(pool = %inner.name, worker = i, error = ?e, "connection check failed");
@@ -287,19 +280,17 @@ async fn refresh<C: Connector>(inner: Arc<Inner<C>>, i: usize) -> Refreshed {
             tracing::warn!(pool = %inner.name, worker = i, ?limit, "connection check timed out");
         }
     }
-    // SAFETY: as above.
-    drop(unsafe { slot.conn_mut() }.take());
+    drop(inner.slots.conn_mut(&mut owned).take());
     match connect_once(&inner).await {
         Ok(conn) => {
-            // SAFETY: as above.
-            *unsafe { slot.conn_mut() } = Some(conn);
+            *inner.slots.conn_mut(&mut owned) = Some(conn);
             slot.stale.store(false, Ordering::Relaxed);
             inner.metrics.reconnects.increment(1);
-            Refreshed::Fresh
+            Some(owned)
         }
         Err(e) => {
-            down_failed(&inner, i, e);
-            Refreshed::Down
+            down_failed(&inner, owned, e);
+            None
         }
     }
 }
@@ -378,17 +369,20 @@ fn check_held_guards<C: Connector>(inner: &Inner<C>, now: u64, overrun: Duration
 /// evidently alive.
 fn keepalive<C: Connector>(inner: &Arc<Inner<C>>) {
     for i in 0..inner.core.workers() {
-        if !inner.core.try_acquire(i) {
+        let Some(claim) = inner.slots.try_acquire(&inner.core, i) else {
             continue;
-        }
-        if inner.config.multiplexed && !inner.slots[i].try_exclude() {
-            give_back(inner, i);
-            continue;
-        }
+        };
+        let owned = match inner.slots.try_exclusive(claim) {
+            Ok(owned) => owned,
+            Err(claim) => {
+                give_back(inner, claim);
+                continue;
+            }
+        };
         let inner = inner.clone();
         let check = async move {
-            if refresh(inner.clone(), i).await == Refreshed::Fresh {
-                give_back(&inner, i);
+            if let Some(owned) = refresh(inner.clone(), owned).await {
+                give_back(&inner, owned);
             }
         };
         tokio::spawn(check);

@@ -46,6 +46,7 @@
 //! hazard every hand-off design shares remains: a future that is neither polled nor dropped
 //! keeps the worker assigned to it.
 
+pub(crate) mod slot;
 mod sync;
 mod waiters;
 
@@ -177,7 +178,7 @@ impl Core {
 
     /// Takes the lowest idle worker, if any, without waiting (worker_pool's `take_smallest`).
     #[inline]
-    pub(crate) fn try_acquire_any(&self) -> Option<usize> {
+    pub(in crate::core) fn try_acquire_any(&self) -> Option<usize> {
         for (w, word) in self.words.iter().enumerate() {
             let mut s = word.load(Ordering::Relaxed);
             loop {
@@ -202,7 +203,7 @@ impl Core {
 
     /// Takes worker `i` if it is idle. An idle worker has no queue, so this never barges.
     #[inline]
-    pub(crate) fn try_acquire(&self, i: usize) -> bool {
+    pub(in crate::core) fn try_acquire(&self, i: usize) -> bool {
         let (w, bit) = split(i);
         let word = &self.words[w];
         let mut s = word.load(Ordering::Relaxed);
@@ -219,7 +220,7 @@ impl Core {
 
     /// A future that resolves to a worker index for `target`; `now` is the pool's clock
     /// (ms), read by the caller because only the paths for down workers need it.
-    pub(crate) fn acquire(&self, target: Target, now: u64) -> Acquire<'_> {
+    pub(in crate::core) fn acquire(&self, target: Target, now: u64) -> Acquire<'_> {
         Acquire {
             core: self,
             target,
@@ -230,7 +231,7 @@ impl Core {
 
     /// Gives worker `i` back: to the head of its own queue, else of the shared queue, else idle.
     #[inline]
-    pub(crate) fn release(&self, i: usize) {
+    pub(in crate::core) fn release(&self, i: usize) {
         let (w, bit) = split(i);
         let word = &self.words[w];
         let mut s = word.load(Ordering::Relaxed);
@@ -436,7 +437,7 @@ impl Core {
 
     /// Worker `i`, owned by the caller, lost its connection, and an attempt to reconnect it
     /// starts now. Keyless callers queued on it choose again; keyed ones wait for the attempt.
-    pub(crate) fn mark_down(&self, i: usize) {
+    pub(in crate::core) fn mark_down(&self, i: usize) {
         let mut wl = lock(&self.waiters);
         let mut wake = WakeList::new();
         if self.set_down_locked(&mut wl, i, Life::Connecting) {
@@ -448,7 +449,7 @@ impl Core {
     /// Worker `i`, owned by the caller, lost its connection and the attempt to replace it
     /// (made by the caller, at `now`) failed: as [`Core::mark_down`] followed by
     /// [`Core::attempt_failed`].
-    pub(crate) fn mark_down_failed(&self, i: usize, now: u64) {
+    pub(in crate::core) fn mark_down_failed(&self, i: usize, now: u64) {
         let mut wl = lock(&self.waiters);
         let mut wake = WakeList::new();
         if self.set_down_locked(&mut wl, i, Life::Failed(now)) {
@@ -466,7 +467,7 @@ impl Core {
     }
 
     /// The reconnect task of down worker `i` starts an attempt (its backoff ran out).
-    pub(crate) fn begin_attempt(&self, i: usize) {
+    pub(in crate::core) fn begin_attempt(&self, i: usize) {
         let mut wl = lock(&self.waiters);
         if wl.life[i] != Life::Retired {
             wl.life[i] = Life::Connecting;
@@ -476,7 +477,7 @@ impl Core {
 
     /// The attempt of down worker `i` failed at `now` (the caller has stored its error):
     /// whoever waited for it is refused with that error.
-    pub(crate) fn attempt_failed(&self, i: usize, now: u64) {
+    pub(in crate::core) fn attempt_failed(&self, i: usize, now: u64) {
         let mut wl = lock(&self.waiters);
         let mut wake = WakeList::new();
         if wl.life[i] != Life::Retired {
@@ -504,7 +505,7 @@ impl Core {
 
     /// Polled by the reconnect task of down worker `i` while it waits out its backoff:
     /// ready once a caller or another worker's success asks it to try now.
-    pub(crate) fn poll_kick(&self, i: usize, waker: &Waker) -> std::task::Poll<()> {
+    pub(in crate::core) fn poll_kick(&self, i: usize, waker: &Waker) -> std::task::Poll<()> {
         let mut wl = lock(&self.waiters);
         if std::mem::take(&mut wl.kicked[i]) {
             return std::task::Poll::Ready(());
@@ -518,7 +519,7 @@ impl Core {
 
     /// Marks worker `i`, owned by the caller, as connected again and releases it. The
     /// backend answers, so every other down worker whose attempt failed tries again now.
-    pub(crate) fn mark_up(&self, i: usize) {
+    pub(in crate::core) fn mark_up(&self, i: usize) {
         let (w, bit) = split(i);
         let mut wl = lock(&self.waiters);
         if self.down[w].fetch_and(!bit, Ordering::Relaxed) & bit != 0 {
@@ -538,7 +539,7 @@ impl Core {
     }
 
     /// Takes worker `i`, owned by the caller, out of the pool for good (shutdown).
-    pub(crate) fn retire(&self, i: usize) {
+    pub(in crate::core) fn retire(&self, i: usize) {
         let mut wl = lock(&self.waiters);
         self.set_down_locked(&mut wl, i, Life::Retired);
         let closing = wl.closing_waker.take();
@@ -627,7 +628,7 @@ impl Core {
 
     /// Takes every idle worker out, for shutdown: once closed, an idle worker is never
     /// taken again; the caller drops its connection and retires it.
-    pub(crate) fn take_idle(&self) -> Vec<usize> {
+    pub(in crate::core) fn take_idle(&self) -> Vec<usize> {
         let mut taken = Vec::new();
         for (w, word) in self.words.iter().enumerate() {
             let old = word.fetch_and(!IDLE_MASK, Ordering::Acquire);
