@@ -46,7 +46,8 @@ mod db {
             host = env("PGHOST", default = "127.0.0.1"),
             port = env("PGPORT", default = "5432"),
             username = env("PGUSER", default = "postgres"),
-            password = env("PGPASSWORD", default = ""),
+            // MongooseIM requires a non-empty password; a server that trusts local logins ignores it.
+            password = env("PGPASSWORD", default = "postgres"),
             database = env("PGDATABASE", default = "postgres"),
             keepalive_interval = 30,
         ),

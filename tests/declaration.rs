@@ -276,6 +276,7 @@ fn design_example_plan() {
             "max_start_interval",
             "tls.verify_mode",
             "tls.cacertfile",
+            "tls.disconnect_on_failure",
             "tls.server_name_indication.enabled",
             "tls.server_name_indication.protocol",
             "tls.required",

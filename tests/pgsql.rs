@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 use outgoing_pools::connectors::Pgsql;
 use outgoing_pools::connectors::pgsql::tokio_postgres;
 use outgoing_pools::{BestWorker, Pool, StartError, outgoing_pools};
-use test_support::{PG, PG_TLS, TLS, lock_shared, require};
+use test_support::{PG, PG_TLS, TLS, kit, lock_shared, require};
 
 /// The shared server, plain text. `env(...)` values fall back to the test server's
 /// defaults, so plain `cargo test` works too once `cargo xtask services up` has run.
@@ -112,25 +112,9 @@ async fn a_declared_pool_hands_out_the_tokio_postgres_client() {
     assert_eq!(rows.len(), 2);
     drop(conn);
 
-    let app: String = db
-        .call(async |c| {
-            c.query_one("SHOW application_name", &[])
-                .await
-                .unwrap()
-                .get(0)
-        })
-        .await
-        .unwrap();
+    let app = kit::pg_setting(db, "application_name").await;
     assert_eq!(app, POOL);
-    let timeout: String = db
-        .call(async |c| {
-            c.query_one("SHOW statement_timeout", &[])
-                .await
-                .unwrap()
-                .get(0)
-        })
-        .await
-        .unwrap();
+    let timeout = kit::pg_setting(db, "statement_timeout").await;
     assert_eq!(timeout, "5s", "query_timeout defaults to 5000 ms");
 
     let tasks: Vec<_> = (0..50)
@@ -176,20 +160,7 @@ async fn a_declared_tls_section_tries_tls() {
         .start()
         .await
         .unwrap();
-    let ssl: bool = pools
-        .rdbms()
-        .call(async |c| {
-            c.query_one(
-                "SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()",
-                &[],
-            )
-            .await
-            .unwrap()
-            .get(0)
-        })
-        .await
-        .unwrap();
-    assert!(ssl);
+    assert!(kit::uses_tls(pools.rdbms()).await);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -254,4 +225,72 @@ async fn a_wrong_password_stops_the_start_at_once_naming_the_cause() {
     assert!(err.contains("password authentication failed"), "{err}");
     assert!(err.contains(POOL), "{err}");
     assert!(started.elapsed() < Duration::from_secs(2));
+}
+
+/// `query_timeout = 0` is MongooseIM's `SET statement_timeout=0`: no limit on the server.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_zero_query_timeout_sets_no_statement_timeout() {
+    require(PG);
+    let pools = plain::Pools::builder()
+        .set(POOL, "query_timeout", "0")
+        .start()
+        .await
+        .unwrap();
+    let timeout = kit::pg_setting(pools.rdbms(), "statement_timeout").await;
+    assert_eq!(timeout, "0");
+}
+
+/// `tls.crl_files`: a revocation list that revokes the server's certificate fails the start
+/// with rustls's reason; one that revokes nothing lets it through; a missing file is a start
+/// error naming the key and the path.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn revocation_lists_are_checked() {
+    let certs = require(TLS);
+    let _shared = lock_shared(PG_TLS);
+    let crl = |path: &std::path::Path| {
+        seed_on_test_server(&certs.ca).set(POOL, "tls.crl_files", path.display().to_string())
+    };
+    let Err(err) = crl(&certs.crl_revoked).start().await else {
+        panic!("started although the CRL revokes the server's certificate");
+    };
+    let text = format!("{err:?}");
+    assert!(text.contains("Revoked") && text.contains(POOL), "{text}");
+
+    let pools = crl(&certs.crl_empty).start().await.unwrap();
+    assert_eq!(pools.rdbms().status().idle, 5);
+    pools.shutdown().await;
+
+    let missing = certs.ca.with_file_name("no-such.crl");
+    let Err(err) = crl(&missing).start().await else {
+        panic!("started with a missing CRL file");
+    };
+    let text = err.to_string();
+    assert!(
+        text.contains("`tls.crl_files`") && text.contains("no-such.crl"),
+        "{text}"
+    );
+}
+
+/// `tls.disconnect_on_failure = false` (MongooseIM's `just_tls`): a certificate that fails
+/// verification — an unknown CA, a revoked certificate — is logged and the connection goes on.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn disconnect_on_failure_false_logs_and_goes_on() {
+    let certs = require(TLS);
+    let _shared = lock_shared(PG_TLS);
+    for builder in [
+        seed_on_test_server(&certs.wrong_ca),
+        seed_on_test_server(&certs.ca).set(
+            POOL,
+            "tls.crl_files",
+            certs.crl_revoked.display().to_string(),
+        ),
+    ] {
+        let pools = builder
+            .set(POOL, "tls.disconnect_on_failure", "false")
+            .start()
+            .await
+            .unwrap();
+        assert!(kit::uses_tls(pools.rdbms()).await, "still TLS");
+        pools.shutdown().await;
+    }
 }

@@ -531,6 +531,24 @@ async fn tls_verify_mode_none_accepts_any_certificate() {
     assert!(ssl_version(&pool).await.starts_with("TLSv1."));
 }
 
+/// `tls.disconnect_on_failure = false`: a certificate that fails verification is accepted (a
+/// warning at start says mysql cannot log each failure).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tls_disconnect_on_failure_false_goes_on() {
+    let my = require(MYSQL_TLS);
+    let tls = require(TLS);
+    let _shared = lock_shared(MYSQL_TLS);
+    let st = settings(
+        &my,
+        vec![
+            (keys::TLS_DISCONNECT_ON_FAILURE, s(false)),
+            (keys::TLS_CACERTFILE, s(tls.wrong_ca.display())),
+        ],
+    );
+    let pool = start(&st, 1).await.unwrap();
+    assert!(ssl_version(&pool).await.starts_with("TLSv1."));
+}
+
 /// The seed's MySQL SSL example: `[{verify, verify_peer}, {cacertfile, …},
 /// {server_name_indication, disable}]` on `"localhost"`; a proxy in front of the server reads
 /// the TLS ClientHello to see whether SNI was sent.
@@ -705,4 +723,27 @@ fn client_hello_sni(bytes: &[u8]) -> Option<Option<Option<String>>> {
         p += 4 + n;
     }
     Some(Some(None))
+}
+
+/// `query_timeout = 0` sets no limit, as MongooseIM passes it on: the server's own default
+/// (no `max_statement_time`) stays.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_zero_query_timeout_sets_no_statement_limit() {
+    let my = require(MYSQL);
+    let limited = start(&settings(&my, vec![]), 1).await.unwrap();
+    let unlimited = start(&settings(&my, vec![(keys::QUERY_TIMEOUT, s(0))]), 1)
+        .await
+        .unwrap();
+    let limit = async |pool: &MyPool| -> f64 {
+        pool.call(async |c| {
+            c.query_first::<f64, _>("SELECT @@SESSION.max_statement_time")
+                .await
+        })
+        .await
+        .unwrap()
+        .unwrap()
+        .unwrap()
+    };
+    assert_eq!(limit(&limited).await, 5.0);
+    assert_eq!(limit(&unlimited).await, 0.0);
 }

@@ -70,20 +70,6 @@ async fn admin(pg: &Sql) -> tokio_postgres::Client {
     client
 }
 
-async fn uses_tls(pool: &PgPool) -> bool {
-    pool.call(async |c| {
-        c.query_one(
-            "SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()",
-            &[],
-        )
-        .await
-        .unwrap()
-        .get(0)
-    })
-    .await
-    .unwrap()
-}
-
 /// Leaves a raw `BEGIN` (and a temp table) open on a guard, then checks that the next caller
 /// is outside any transaction; returns that caller's guard.
 async fn after_an_open_transaction(pool: &PgPool) -> pool_runtime::Conn<'_, Pgsql> {
@@ -271,7 +257,7 @@ async fn shared_calls_pipeline_on_two_workers() {
 async fn tls_off_uses_plain_text() {
     let pg = require(PG);
     let pool = pool("pg.tls.off", pgsql("pg.tls.off", &pg, vec![]), 1).await;
-    assert!(!uses_tls(&pool).await);
+    assert!(!kit::uses_tls(&pool).await);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -280,7 +266,7 @@ async fn tls_preferred_uses_tls_when_offered_and_plain_text_otherwise() {
     let _shared = lock_shared(PG_TLS);
     let ca = || vec![(keys::TLS_CACERTFILE, s(certs.ca.display().to_string()))];
     let pool_tls = pool("pg.prefer.tls", pgsql("pg.prefer.tls", &pg_tls, ca()), 1).await;
-    assert!(uses_tls(&pool_tls).await, "TLS offered: TLS used");
+    assert!(kit::uses_tls(&pool_tls).await, "TLS offered: TLS used");
 
     let plain = no_tls_server(pg.addr().parse().unwrap()).await;
     let mut no_tls = pg.clone();
@@ -292,7 +278,10 @@ async fn tls_preferred_uses_tls_when_offered_and_plain_text_otherwise() {
         1,
     )
     .await;
-    assert!(!uses_tls(&pool_plain).await, "TLS not offered: plain text");
+    assert!(
+        !kit::uses_tls(&pool_plain).await,
+        "TLS not offered: plain text"
+    );
 
     // Preferred, yet verified: a certificate that does not verify is an error, not a downgrade.
     let wrong = vec![(
@@ -318,7 +307,7 @@ async fn tls_required_verifies_the_server() {
         ]
     };
     let ok = pool("pg.req", pgsql("pg.req", &pg_tls, required(&certs.ca)), 1).await;
-    assert!(uses_tls(&ok).await);
+    assert!(kit::uses_tls(&ok).await);
 
     let started = Instant::now();
     let err = build(pgsql("pg.req.wrong", &pg_tls, required(&certs.wrong_ca)))
@@ -357,7 +346,7 @@ async fn tls_verify_mode_none_accepts_any_certificate() {
         (keys::TLS_VERIFY_MODE, s("none")),
     ];
     let pool = pool("pg.verify.none", pgsql("pg.verify.none", &pg_tls, extra), 1).await;
-    assert!(uses_tls(&pool).await);
+    assert!(kit::uses_tls(&pool).await);
 }
 
 /// `verify_mode = selfsigned_peer`: a server certificate that is itself in `cacertfile` is
@@ -375,7 +364,7 @@ async fn tls_selfsigned_peer_accepts_a_pinned_certificate() {
     };
     let name = "pg.verify.selfsigned";
     let pool = pool(name, pgsql(name, &pg_tls, pinned("selfsigned_peer")), 1).await;
-    assert!(uses_tls(&pool).await);
+    assert!(kit::uses_tls(&pool).await);
     let err = build(pgsql(name, &pg_tls, pinned("peer")))
         .await
         .unwrap_err();
@@ -395,7 +384,7 @@ async fn tls_server_name_indication_host_is_sent_and_verified() {
     };
     // Connected to 127.0.0.1, verified as `localhost` (the certificate names both).
     let pool = pool("pg.sni", pgsql("pg.sni", &pg_tls, sni("localhost")), 1).await;
-    assert!(uses_tls(&pool).await);
+    assert!(kit::uses_tls(&pool).await);
     let err = build(pgsql("pg.sni.wrong", &pg_tls, sni("db.example.invalid")))
         .await
         .map_err(|e| format!("{e:?}"))
@@ -423,7 +412,7 @@ async fn hand_built_connectors_follow_the_config_ssl_mode() {
     );
     let tls = Tls::from_settings(&ca).unwrap().unwrap();
     let pool = build(Pgsql::new(config).with_tls(tls)).await.unwrap();
-    assert!(uses_tls(&pool).await);
+    assert!(kit::uses_tls(&pool).await);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -529,15 +518,7 @@ async fn query_timeout_is_the_servers_statement_timeout() {
         took >= Duration::from_millis(290) && took < Duration::from_millis(1500),
         "{took:?}"
     );
-    let setting: String = pool
-        .call(async |c| {
-            c.query_one("SHOW statement_timeout", &[])
-                .await
-                .unwrap()
-                .get(0)
-        })
-        .await
-        .unwrap();
+    let setting = kit::pg_setting(&pool, "statement_timeout").await;
     assert_eq!(setting, "300ms");
     assert_eq!(
         backend_pid(&pool).await,
@@ -863,8 +844,8 @@ fn bad_settings_are_clear_start_errors() {
          70000"
     );
     assert_eq!(
-        err(vec![(keys::QUERY_TIMEOUT, s(0))]),
-        "pool `rdbms.global.default`: `query_timeout` from the builder: must be at least 1, got 0"
+        err(vec![(keys::QUERY_TIMEOUT, s(-1))]),
+        "pool `rdbms.global.default`: `query_timeout` from the builder: must be at least 0, got -1"
     );
     assert!(err(vec![(keys::DRIVER, s("mysql"))]).contains("`driver` cannot be set at start"));
     assert!(

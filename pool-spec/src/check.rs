@@ -593,7 +593,8 @@ fn check_call_timeout_covers_request(cx: &Ctxt, pool: &PoolDecl) {
     ) else {
         return;
     };
-    if call < request {
+    // `request_timeout = 0` sets no limit of its own: `call_timeout` alone bounds a request.
+    if request > 0 && call < request {
         let loc = call_loc.or(request_loc).unwrap_or(&pool.loc);
         cx.error(
             loc,

@@ -129,6 +129,18 @@ impl Kind {
     }
 }
 
+/// An empty list, or the first item it repeats.
+fn list_problem(items: impl Iterator<Item = String>) -> Option<String> {
+    let mut seen = Vec::new();
+    for item in items {
+        if seen.contains(&item) {
+            return Some(format!("lists {item} twice"));
+        }
+        seen.push(item);
+    }
+    seen.is_empty().then(|| "must not be empty".to_owned())
+}
+
 /// An inclusive integer range.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 pub struct Range {
@@ -266,6 +278,9 @@ pub struct OptionDesc {
     pub connectors: &'static [ConnectorKind],
     /// Whether it must be written.
     pub need: Need,
+    /// A string that may not be empty, a list that may be neither empty nor repeat an item
+    /// (MongooseIM's `non_empty` and `unique_non_empty`).
+    pub non_empty: bool,
     /// A secret: `Debug` and `Display` print `"***"`.
     pub secret: bool,
     /// Whether `env("NAME")` is allowed (connection values; not what selects types at compile
@@ -292,6 +307,7 @@ impl OptionDesc {
             types,
             connectors: &[],
             need: Need::Optional,
+            non_empty: false,
             secret: false,
             env: !matches!(level, Level::Pool),
             fixed: None,
@@ -325,6 +341,10 @@ impl OptionDesc {
     }
     const fn need(mut self, need: Need) -> Self {
         self.need = need;
+        self
+    }
+    const fn non_empty(mut self) -> Self {
+        self.non_empty = true;
         self
     }
     const fn secret(mut self) -> Self {
@@ -425,16 +445,34 @@ impl OptionDesc {
         Some(value.to_value())
     }
 
-    /// Parses and range-checks the text form (see [`Kind::parse_text`]); the runtime uses this
-    /// for `env(...)` values.
+    /// Parses the text form (see [`Kind::parse_text`]) and checks it as a declaration's
+    /// value is checked ([`OptionDesc::value_problem`]); the runtime uses this for every value
+    /// read at start.
     pub fn parse_text(&self, text: &str) -> Result<Value, String> {
         let value = self.kind.parse_text(text)?;
-        if let (Some(range), Value::Int(i)) = (self.range, &value)
-            && !range.contains(i128::from(*i))
-        {
-            return Err(format!("must be {}, got {i}", range.describe()));
+        match self.value_problem(&value) {
+            Some(problem) => Err(problem),
+            None => Ok(value),
         }
-        Ok(value)
+    }
+
+    /// What is wrong with a value of the right kind: out of its range, an empty string or
+    /// list where the option needs one, an item listed twice. `None`: nothing.
+    pub fn value_problem(&self, value: &Value) -> Option<String> {
+        match value {
+            Value::Int(i) => self
+                .range
+                .filter(|r| !r.contains(i128::from(*i)))
+                .map(|r| format!("must be {}, got {i}", r.describe())),
+            Value::Str(s) if self.non_empty && s.is_empty() => Some("must not be empty".to_owned()),
+            Value::List(items) if self.non_empty => {
+                list_problem(items.iter().map(|i| format!("`{i}`")))
+            }
+            Value::Servers(servers) if self.non_empty => {
+                list_problem(servers.iter().map(|s| format!("`{}:{}`", s.host, s.port)))
+            }
+            _ => None,
+        }
     }
 }
 
@@ -533,6 +571,7 @@ pub static OPTIONS: &[OptionDesc] = &[
         .fixed("it selects the connector type at compile time")
         .doc("SQL driver; selects the connector at compile time"),
     OptionDesc::new(C, names::HOST_KEY, Kind::Str, &[Rdbms])
+        .non_empty()
         .connectors(SQL_CLIENTS)
         .need(Need::RequiredFor(SQL))
         .doc("database server"),
@@ -545,14 +584,17 @@ pub static OPTIONS: &[OptionDesc] = &[
         .range(PORT)
         .doc("database port"),
     OptionDesc::new(C, "database", Kind::Str, &[Rdbms])
+        .non_empty()
         .connectors(SQL_CLIENTS)
         .need(Need::RequiredFor(SQL))
         .doc("database name"),
     OptionDesc::new(C, "username", Kind::Str, &[Rdbms])
+        .non_empty()
         .connectors(SQL_CLIENTS)
         .need(Need::RequiredFor(SQL))
         .doc("database user"),
     OptionDesc::new(C, "password", Kind::Str, &[Rdbms])
+        .non_empty()
         .connectors(SQL_CLIENTS)
         .need(Need::RequiredFor(SQL))
         .secret()
@@ -562,11 +604,12 @@ pub static OPTIONS: &[OptionDesc] = &[
         .need(Need::RequiredFor(ODBC))
         .secret()
         .doc("ODBC connection string, e.g. `DSN=mydb` (SSL options belong in the DSN)"),
+    // 0 is MongooseIM's `SET statement_timeout=0`: no limit.
     OptionDesc::new(C, "query_timeout", Kind::Int, &[Rdbms])
         .default(Const::Int(5000))
-        .range(POSITIVE)
+        .range(NON_NEGATIVE)
         .ms()
-        .doc("timeout passed to the driver for each query"),
+        .doc("timeout passed to the driver for each query; 0: none"),
     OptionDesc::new(C, "keepalive_interval", Kind::Int, &[Rdbms])
         .range(POSITIVE)
         .secs()
@@ -578,6 +621,7 @@ pub static OPTIONS: &[OptionDesc] = &[
         .doc("cap of the reconnection backoff"),
     // ---- redis
     OptionDesc::new(C, names::HOST_KEY, Kind::Str, &[Redis])
+        .non_empty()
         .default(Const::Str("127.0.0.1"))
         .doc("Redis server"),
     OptionDesc::new(C, names::PORT, Kind::Int, &[Redis])
@@ -597,15 +641,17 @@ pub static OPTIONS: &[OptionDesc] = &[
         .need(Need::Required)
         .doc("`http[s]://host[:port]` of the server"),
     OptionDesc::new(C, "path_prefix", Kind::Str, &[Http])
+        .non_empty()
         .default(Const::Str("/"))
         .doc("prepended to every request path"),
     OptionDesc::new(C, names::REQUEST_TIMEOUT, Kind::Int, &[Http])
         .default(Const::Int(2000))
-        .range(POSITIVE)
+        .range(NON_NEGATIVE)
         .ms()
-        .doc("wait at most this long for a response; keep it below `call_timeout`"),
+        .doc("wait at most this long for a response; keep it below `call_timeout`; 0: no limit but `call_timeout`"),
     // ---- elastic
     OptionDesc::new(C, names::HOST_KEY, Kind::Str, &[Elastic])
+        .non_empty()
         .default(Const::Str("localhost"))
         .doc("Elasticsearch node"),
     OptionDesc::new(C, names::PORT, Kind::Int, &[Elastic])
@@ -614,6 +660,7 @@ pub static OPTIONS: &[OptionDesc] = &[
         .doc("HTTP API port"),
     // ---- rabbit
     OptionDesc::new(C, names::HOST_KEY, Kind::Str, &[Rabbit])
+        .non_empty()
         .default(Const::Str("localhost"))
         .aliases(&["amqp_host"])
         .doc("RabbitMQ server"),
@@ -623,15 +670,18 @@ pub static OPTIONS: &[OptionDesc] = &[
         .aliases(&["amqp_port"])
         .doc("AMQP port"),
     OptionDesc::new(C, "username", Kind::Str, &[Rabbit])
+        .non_empty()
         .default(Const::Str("guest"))
         .aliases(&["amqp_username"])
         .doc("user"),
     OptionDesc::new(C, "password", Kind::Str, &[Rabbit])
+        .non_empty()
         .default(Const::Str("guest"))
         .aliases(&["amqp_password"])
         .secret()
         .doc("password"),
     OptionDesc::new(C, "virtual_host", Kind::Str, &[Rabbit])
+        .non_empty()
         .default(Const::Str("/"))
         .doc("virtual host"),
     OptionDesc::new(C, "confirms_enabled", Kind::Bool, &[Rabbit])
@@ -648,6 +698,7 @@ pub static OPTIONS: &[OptionDesc] = &[
         .doc("delay between reconnection attempts"),
     // ---- ldap
     OptionDesc::new(C, "servers", Kind::StrList, &[Ldap])
+        .non_empty()
         .default(Const::StrList(&["localhost"]))
         .doc("servers, tried in order"),
     OptionDesc::new(C, names::PORT, Kind::Int, &[Ldap])
@@ -676,9 +727,11 @@ pub static OPTIONS: &[OptionDesc] = &[
         .doc("3.x form: `tls` is the same as an empty `tls(...)`, `none` as no `tls`"),
     // ---- cassandra
     OptionDesc::new(C, "servers", Kind::Servers, &[Cassandra])
+        .non_empty()
         .default(Const::Servers(&[("localhost", names::CASSANDRA_DEFAULT_PORT)]))
         .doc("cluster nodes; port 9042 unless given"),
     OptionDesc::new(C, "keyspace", Kind::Str, &[Cassandra])
+        .non_empty()
         .default(Const::Str("mongooseim"))
         .doc("keyspace of the queries"),
     OptionDesc::new(C, "auth.plain.username", Kind::Str, &[Cassandra])
@@ -690,6 +743,7 @@ pub static OPTIONS: &[OptionDesc] = &[
         .doc("plain-auth password (with `auth.plain.username`)"),
     // ---- riak
     OptionDesc::new(C, names::HOST_KEY, Kind::Str, &[Riak])
+        .non_empty()
         .default(Const::Str("localhost"))
         .aliases(&["address"])
         .doc("Riak node"),
@@ -711,13 +765,16 @@ pub static OPTIONS: &[OptionDesc] = &[
         .default(Const::Ident("peer"))
         .doc("certificate verification"),
     OptionDesc::new(T, "certfile", Kind::Str, TLS_TYPES)
+        .non_empty()
         .connectors(TLS_CLIENTS)
         .need(Need::Paired)
         .doc("client certificate (PEM, with `keyfile`)"),
     OptionDesc::new(T, "cacertfile", Kind::Str, TLS_TYPES)
+        .non_empty()
         .connectors(TLS_CLIENTS)
         .doc("CA certificates (PEM)"),
     OptionDesc::new(T, "keyfile", Kind::Str, TLS_TYPES)
+        .non_empty()
         .connectors(TLS_CLIENTS)
         .need(Need::Paired)
         .doc("client key (PEM, with `certfile`)"),
@@ -733,11 +790,20 @@ pub static OPTIONS: &[OptionDesc] = &[
     OptionDesc::new(T, "versions", Kind::StrList, TLS_TYPES)
         .connectors(FULL_TLS_CLIENTS)
         .doc("TLS versions allowed"),
+    // MySQL's client takes no revocation lists and no verifier of ours.
+    OptionDesc::new(T, "crl_files", Kind::StrList, TLS_TYPES)
+        .connectors(FULL_TLS_CLIENTS)
+        .doc("revocation lists (PEM) the server's certificate chain is checked against"),
+    OptionDesc::new(T, "disconnect_on_failure", Kind::Bool, TLS_TYPES)
+        .connectors(TLS_CLIENTS)
+        .default(Const::Bool(true))
+        .doc("`false`: a certificate that fails verification is logged and accepted"),
     OptionDesc::new(T, "server_name_indication.enabled", Kind::Bool, TLS_TYPES)
         .connectors(TLS_CLIENTS)
         .default(Const::Bool(true))
         .doc("send SNI"),
     OptionDesc::new(T, "server_name_indication.host", Kind::Str, TLS_TYPES)
+        .non_empty()
         .connectors(TLS_CLIENTS)
         .doc("SNI host, when not the connected host"),
     OptionDesc::new(T, "server_name_indication.protocol", Kind::Enum(SNI_PROTOCOLS), TLS_TYPES)
@@ -878,6 +944,12 @@ pub fn reference_markdown() -> String {
         }
         if !d.aliases.is_empty() {
             let _ = write!(notes, "; also `{}`", d.aliases.join("`, `"));
+        }
+        if d.non_empty {
+            notes.push_str(match d.kind {
+                Kind::StrList | Kind::Servers => "; not empty, no item twice",
+                _ => "; not empty",
+            });
         }
         if d.secret {
             notes.push_str("; secret");

@@ -424,6 +424,26 @@ pub(crate) fn interpret_value(
     value: &RawValue,
     loc: &Loc,
 ) -> Option<Value> {
+    let value = interpret_kind(cx, form, desc, key, value, loc)?;
+    // Integers had their range checked, with the value's own location, while being read.
+    if !matches!(value, Value::Int(_))
+        && let Some(problem) = desc.value_problem(&value)
+    {
+        cx.error(loc, format!("`{key}` {problem}"));
+        return None;
+    }
+    Some(value)
+}
+
+/// The value read as its descriptor's kind; `None` when it was reported as invalid.
+fn interpret_kind(
+    cx: &Ctxt,
+    form: Form,
+    desc: &'static OptionDesc,
+    key: &str,
+    value: &RawValue,
+    loc: &Loc,
+) -> Option<Value> {
     let wrong = |cx: &Ctxt| {
         check::wrong_type(cx, key, &desc.kind.expected(), &value.found(form, key), loc);
         None

@@ -45,3 +45,36 @@ pub fn sql_named(name: &str, sql: &Sql) -> SettingsBuilder {
 pub fn odbc(settings: &str) -> SettingsBuilder {
     Settings::builder(POOL, PoolType::Rdbms, Some(Driver::Odbc)).set(keys::SETTINGS, settings)
 }
+
+/// Whether a connection of `db` runs over TLS, as the PostgreSQL server sees it
+/// (`pg_stat_ssl`).
+#[cfg(feature = "pgsql")]
+pub async fn uses_tls<S: pool_runtime::Keyless>(
+    db: &pool_runtime::Pool<pool_runtime::connectors::Pgsql, S>,
+) -> bool {
+    db.call(async |c| {
+        c.query_one(
+            "SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()",
+            &[],
+        )
+        .await
+        .map(|row| row.get(0))
+    })
+    .await
+    .expect("a call within call_timeout")
+    .expect("pg_stat_ssl answers")
+}
+
+/// A run-time parameter of a connection of `db` (`SHOW name`: `statement_timeout`,
+/// `application_name`, …).
+#[cfg(feature = "pgsql")]
+pub async fn pg_setting<S: pool_runtime::Keyless>(
+    db: &pool_runtime::Pool<pool_runtime::connectors::Pgsql, S>,
+    name: &str,
+) -> String {
+    let show = format!("SHOW {name}");
+    db.call(async |c| c.query_one(&show, &[]).await.map(|row| row.get(0)))
+        .await
+        .expect("a call within call_timeout")
+        .expect("SHOW answers")
+}

@@ -71,6 +71,7 @@
 //! | `OP_TLS_CA` | the CA that signed every server's certificate (PEM) |
 //! | `OP_TLS_WRONG_CA` | an unrelated CA, for tests that expect verification to fail |
 //! | `OP_TLS_CERT`, `OP_TLS_KEY` | the servers' certificate (SAN `localhost`, `127.0.0.1`) and key |
+//! | `OP_TLS_CRL_EMPTY`, `OP_TLS_CRL_REVOKED` | CRLs of the CA (PEM): revoking nothing, revoking the servers' certificate |
 //!
 //! Two more variables steer this crate: `OP_ALLOW_MISSING_SERVICES=1` lets
 //! [`require_or_skip`] skip (`cargo xtask test` always unsets it), and `OP_SERVICES_ENV` names
@@ -233,6 +234,10 @@ pub struct Tls {
     pub cert: PathBuf,
     /// Its private key.
     pub key: PathBuf,
+    /// A revocation list of the CA that revokes nothing.
+    pub crl_empty: PathBuf,
+    /// A revocation list of the CA that revokes the servers' certificate.
+    pub crl_revoked: PathBuf,
 }
 
 /// One kind of service the tests can ask for: pass it to [`require`], [`require_or_skip`],
@@ -363,6 +368,8 @@ pub const TLS: Service<Tls> = Service {
             wrong_ca: l.file("OP_TLS_WRONG_CA")?,
             cert: l.file("OP_TLS_CERT")?,
             key: l.file("OP_TLS_KEY")?,
+            crl_empty: l.file("OP_TLS_CRL_EMPTY")?,
+            crl_revoked: l.file("OP_TLS_CRL_REVOKED")?,
         })
     },
 };

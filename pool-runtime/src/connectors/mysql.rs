@@ -23,7 +23,7 @@
 //! | key | meaning |
 //! | --- | --- |
 //! | `host`, `port` (3306), `database`, `username`, `password` | the server and the login; always over TCP (never switched to the server's unix socket) |
-//! | `query_timeout` (ms, default 5000) | the server aborts any statement running longer (MariaDB `max_statement_time`, MySQL `max_execution_time`, which covers `SELECT` only), and the connection stays usable; [`Mysql::is_valid`](bb8::ManageConnection::is_valid) must answer within it |
+//! | `query_timeout` (ms, default 5000; 0: none) | the server aborts any statement running longer (MariaDB `max_statement_time`, MySQL `max_execution_time`, which covers `SELECT` only), and the connection stays usable; [`Mysql::is_valid`](bb8::ManageConnection::is_valid) must answer within it |
 //! | `keepalive_interval`, `max_start_interval` | pool behaviours (see [`crate::declared::start_pool`]) |
 //! | `tls(...)` | TLS, always required when declared (there is no `required` key for mysql) |
 //!
@@ -392,7 +392,8 @@ impl FromSettings for Mysql {
         }
         Ok(Mysql {
             opts: opts.into(),
-            query_timeout: Some(settings.query_timeout),
+            // 0: no limit (MongooseIM passes it on as is).
+            query_timeout: Some(settings.query_timeout).filter(|t| !t.is_zero()),
             no_sni,
         })
     }
@@ -419,6 +420,15 @@ fn ssl_opts(tls: &TlsOptions, settings: &Settings) -> Result<SslOpts, StartError
                     .with_disable_built_in_roots(true);
             }
         }
+    }
+    if !tls.disconnect_on_failure && tls.verify_mode != VerifyMode::None {
+        // mysql_async takes no verifier of ours, so a failure cannot be logged as it goes.
+        tracing::warn!(
+            pool = %settings.pool(),
+            "tls.disconnect_on_failure = false: mysql accepts a certificate that fails \
+             verification without saying so"
+        );
+        ssl = ssl.with_danger_accept_invalid_certs(true);
     }
     match tls.verify_mode {
         VerifyMode::Peer => {}
@@ -573,7 +583,8 @@ mod tests {
         assert!(
             err(vec![(keys::PORT, "70000")]).contains("must be between 1 and 65535, got 70000")
         );
-        assert!(err(vec![(keys::QUERY_TIMEOUT, "0")]).contains("must be at least 1"));
+        assert!(err(vec![(keys::QUERY_TIMEOUT, "-1")]).contains("must be at least 0"));
+        assert!(err(vec![(keys::HOST, "")]).contains("`host` from the builder: must not be empty"));
         let missing = Settings::builder("p", PoolType::Rdbms, Some(Driver::Mysql))
             .build()
             .unwrap_err();

@@ -9,6 +9,8 @@
 //! | `tls.password` | the password of an encrypted (PKCS#8) `keyfile` |
 //! | `tls.versions` | `["tlsv1.2", "tlsv1.3"]` (default both) |
 //! | `tls.ciphers` | `:`-separated suite names, IANA (`TLS_AES_128_GCM_SHA256`) or OpenSSL (`ECDHE-RSA-AES128-GCM-SHA256`) |
+//! | `tls.crl_files` | PEM revocation lists: a server certificate (or intermediate) they revoke fails verification |
+//! | `tls.disconnect_on_failure` | `false`: a certificate that fails verification is logged (a warning naming the pool and the reason) and the connection goes on; default `true` |
 //! | `tls.server_name_indication.enabled` | send SNI (default true) |
 //! | `tls.server_name_indication.host` | the name to send and verify instead of the connected host |
 //! | `tls.server_name_indication.protocol` | `https` or `default`: both accept wildcard certificates, as rustls always matches names the HTTPS way (RFC 6125) |
@@ -20,7 +22,9 @@ use std::sync::Arc;
 use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
 use rustls::crypto::{CryptoProvider, WebPkiSupportedAlgorithms};
 use rustls::pki_types::pem::PemObject;
-use rustls::pki_types::{CertificateDer, PrivateKeyDer, ServerName, UnixTime};
+use rustls::pki_types::{
+    CertificateDer, CertificateRevocationListDer, PrivateKeyDer, ServerName, UnixTime,
+};
 use rustls::{ClientConfig, DigitallySignedStruct, RootCertStore, SignatureScheme};
 
 use crate::declared::StartError;
@@ -93,19 +97,25 @@ impl Tls {
                     Arc::new(roots),
                     provider.clone(),
                 )
+                .with_crls(crls(options, settings)?)
                 .build()
                 .map_err(|e| settings.error(format!("`{}`: {e}", keys::TLS_CACERTFILE)))?;
-                if mode == VerifyMode::Peer {
-                    builder.with_webpki_verifier(webpki)
+                let verifier: Arc<dyn ServerCertVerifier> = if mode == VerifyMode::Peer {
+                    webpki
                 } else {
                     let pinned = match &options.cacertfile {
                         Some(path) => read_certs(settings, keys::TLS_CACERTFILE, path)?,
                         None => Vec::new(),
                     };
-                    builder
-                        .dangerous()
-                        .with_custom_certificate_verifier(Arc::new(SelfSignedOk { webpki, pinned }))
-                }
+                    Arc::new(Fallback::pinned(webpki, pinned))
+                };
+                let verifier = match options.disconnect_on_failure {
+                    true => verifier,
+                    false => Arc::new(Fallback::logged(verifier, settings.pool().to_string())),
+                };
+                builder
+                    .dangerous()
+                    .with_custom_certificate_verifier(verifier)
             }
             VerifyMode::None => builder
                 .dangerous()
@@ -188,6 +198,25 @@ fn read_key(
         ))
     })?;
     Ok(PrivateKeyDer::Pkcs8(key.as_bytes().to_vec().into()))
+}
+
+/// `tls.crl_files`, each a PEM file of one or more revocation lists.
+fn crls(
+    options: &TlsOptions,
+    settings: &Settings,
+) -> Result<Vec<CertificateRevocationListDer<'static>>, StartError> {
+    let mut all = Vec::new();
+    for path in options.crl_files.iter().flatten() {
+        let key = keys::TLS_CRL_FILES;
+        let crls = CertificateRevocationListDer::pem_file_iter(path)
+            .and_then(|it| it.collect::<Result<Vec<_>, _>>())
+            .map_err(|e| settings.error(format!("`{key}` {path:?}: {e}")))?;
+        if crls.is_empty() {
+            return Err(settings.error(format!("`{key}` {path:?}: no PEM X509 CRL in it")));
+        }
+        all.extend(crls);
+    }
+    Ok(all)
 }
 
 fn roots(options: &TlsOptions, settings: &Settings) -> Result<RootCertStore, StartError> {
@@ -281,15 +310,61 @@ fn openssl_to_iana(name: &str) -> String {
     format!("TLS_{kx}_WITH_{cipher}")
 }
 
-/// `verify_mode = selfsigned_peer`: the normal verification, or else a certificate that is
-/// exactly one of those in `cacertfile`.
-#[derive(Debug)]
-struct SelfSignedOk {
-    webpki: Arc<rustls::client::WebPkiServerVerifier>,
-    pinned: Vec<CertificateDer<'static>>,
+/// What a [`Fallback`] does with a refusal: `Ok` accepts the certificate after all.
+type Rescue = dyn Fn(&CertificateDer<'_>, &ServerName<'_>, rustls::Error) -> Result<(), rustls::Error>
+    + Send
+    + Sync;
+
+/// A verifier that gives a certificate `inner` refuses a second chance: `rescue` turns the
+/// refusal into an acceptance, or keeps it. The handshake's signatures are `inner`'s to check.
+struct Fallback {
+    inner: Arc<dyn ServerCertVerifier>,
+    rescue: Box<Rescue>,
 }
 
-impl ServerCertVerifier for SelfSignedOk {
+impl Fallback {
+    /// `verify_mode = selfsigned_peer`: the normal verification, or else a certificate that is
+    /// exactly one of those in `cacertfile`.
+    fn pinned(inner: Arc<dyn ServerCertVerifier>, pinned: Vec<CertificateDer<'static>>) -> Self {
+        Fallback {
+            inner,
+            rescue: Box::new(move |end_entity, _, e| {
+                match pinned.iter().any(|c| c.as_ref() == end_entity.as_ref()) {
+                    true => Ok(()),
+                    false => Err(e),
+                }
+            }),
+        }
+    }
+
+    /// `disconnect_on_failure = false`: a refusal is logged and the connection goes on, as
+    /// MongooseIM's `just_tls` does.
+    fn logged(inner: Arc<dyn ServerCertVerifier>, pool: String) -> Self {
+        Fallback {
+            inner,
+            rescue: Box::new(move |_, server_name, e| {
+                tracing::warn!(
+                    pool = %pool,
+                    server = ?server_name,
+                    error = %e,
+                    "the server's certificate failed verification; going on \
+                     (tls.disconnect_on_failure = false)"
+                );
+                Ok(())
+            }),
+        }
+    }
+}
+
+impl std::fmt::Debug for Fallback {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Fallback")
+            .field("inner", &self.inner)
+            .finish_non_exhaustive()
+    }
+}
+
+impl ServerCertVerifier for Fallback {
     fn verify_server_cert(
         &self,
         end_entity: &CertificateDer<'_>,
@@ -298,21 +373,11 @@ impl ServerCertVerifier for SelfSignedOk {
         ocsp: &[u8],
         now: UnixTime,
     ) -> Result<ServerCertVerified, rustls::Error> {
-        match self
-            .webpki
+        self.inner
             .verify_server_cert(end_entity, intermediates, server_name, ocsp, now)
-        {
-            Ok(ok) => Ok(ok),
-            Err(_)
-                if self
-                    .pinned
-                    .iter()
-                    .any(|c| c.as_ref() == end_entity.as_ref()) =>
-            {
-                Ok(ServerCertVerified::assertion())
-            }
-            Err(e) => Err(e),
-        }
+            .or_else(|e| {
+                (self.rescue)(end_entity, server_name, e).map(|()| ServerCertVerified::assertion())
+            })
     }
 
     fn verify_tls12_signature(
@@ -321,7 +386,7 @@ impl ServerCertVerifier for SelfSignedOk {
         cert: &CertificateDer<'_>,
         dss: &DigitallySignedStruct,
     ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        self.webpki.verify_tls12_signature(message, cert, dss)
+        self.inner.verify_tls12_signature(message, cert, dss)
     }
 
     fn verify_tls13_signature(
@@ -330,11 +395,11 @@ impl ServerCertVerifier for SelfSignedOk {
         cert: &CertificateDer<'_>,
         dss: &DigitallySignedStruct,
     ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        self.webpki.verify_tls13_signature(message, cert, dss)
+        self.inner.verify_tls13_signature(message, cert, dss)
     }
 
     fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
-        self.webpki.supported_verify_schemes()
+        self.inner.supported_verify_schemes()
     }
 }
 

@@ -91,6 +91,10 @@ pub mod keys {
     pub const TLS_CIPHERS: &str = "tls.ciphers";
     /// `tls.versions`.
     pub const TLS_VERSIONS: &str = "tls.versions";
+    /// `tls.crl_files`.
+    pub const TLS_CRL_FILES: &str = "tls.crl_files";
+    /// `tls.disconnect_on_failure`.
+    pub const TLS_DISCONNECT_ON_FAILURE: &str = "tls.disconnect_on_failure";
     /// `tls.server_name_indication.enabled`.
     pub const TLS_SERVER_NAME_INDICATION_ENABLED: &str = "tls.server_name_indication.enabled";
     /// `tls.server_name_indication.host`.
@@ -136,6 +140,8 @@ pub mod defaults {
     pub const CONNECT_INTERVAL: Duration = Duration::from_millis(10000);
     /// `keyspace`.
     pub const KEYSPACE: &str = "mongooseim";
+    /// `tls.disconnect_on_failure`.
+    pub const TLS_DISCONNECT_ON_FAILURE: bool = true;
     /// `tls.server_name_indication.enabled`.
     pub const TLS_SERVER_NAME_INDICATION_ENABLED: bool = true;
     /// `tls.required`.
@@ -280,6 +286,10 @@ pub struct TlsOptions {
     pub ciphers: Option<String>,
     /// `tls.versions`: TLS versions allowed.
     pub versions: Option<Vec<String>>,
+    /// `tls.crl_files`: revocation lists (PEM) the server's certificate chain is checked against.
+    pub crl_files: Option<Vec<String>>,
+    /// `tls.disconnect_on_failure`: `false`: a certificate that fails verification is logged and accepted.
+    pub disconnect_on_failure: bool,
     /// `tls.server_name_indication.enabled`: send SNI.
     pub server_name_indication_enabled: bool,
     /// `tls.server_name_indication.host`: SNI host, when not the connected host.
@@ -305,6 +315,8 @@ impl TlsOptions {
             password: s.opt(keys::TLS_PASSWORD)?,
             ciphers: s.opt(keys::TLS_CIPHERS)?,
             versions: s.opt(keys::TLS_VERSIONS)?,
+            crl_files: s.opt(keys::TLS_CRL_FILES)?,
+            disconnect_on_failure: s.req(keys::TLS_DISCONNECT_ON_FAILURE)?,
             server_name_indication_enabled: s.req(keys::TLS_SERVER_NAME_INDICATION_ENABLED)?,
             server_name_indication_host: s.opt(keys::TLS_SERVER_NAME_INDICATION_HOST)?,
             server_name_indication_protocol: s.req(keys::TLS_SERVER_NAME_INDICATION_PROTOCOL)?,
@@ -423,7 +435,7 @@ pub struct HttpSettings {
     pub host: String,
     /// `path_prefix`: prepended to every request path.
     pub path_prefix: String,
-    /// `request_timeout`: wait at most this long for a response; keep it below `call_timeout` (declared in ms).
+    /// `request_timeout`: wait at most this long for a response; keep it below `call_timeout`; 0: no limit but `call_timeout` (declared in ms).
     pub request_timeout: Duration,
     /// The `tls` section; `None` without one.
     pub tls: Option<TlsOptions>,
@@ -483,7 +495,7 @@ pub struct PgsqlSettings {
     pub username: String,
     /// `password`: database password.
     pub password: Secret<String>,
-    /// `query_timeout`: timeout passed to the driver for each query (declared in ms).
+    /// `query_timeout`: timeout passed to the driver for each query; 0: none (declared in ms).
     pub query_timeout: Duration,
     /// `keepalive_interval`: run `SELECT 1` on idle connections this often (declared in s).
     pub keepalive_interval: Option<Duration>,
@@ -528,7 +540,7 @@ pub struct MysqlSettings {
     pub username: String,
     /// `password`: database password.
     pub password: Secret<String>,
-    /// `query_timeout`: timeout passed to the driver for each query (declared in ms).
+    /// `query_timeout`: timeout passed to the driver for each query; 0: none (declared in ms).
     pub query_timeout: Duration,
     /// `keepalive_interval`: run `SELECT 1` on idle connections this often (declared in s).
     pub keepalive_interval: Option<Duration>,
@@ -565,7 +577,7 @@ impl MysqlSettings {
 pub struct OdbcSettings {
     /// `settings`: ODBC connection string, e.g. `DSN=mydb` (SSL options belong in the DSN).
     pub settings: Secret<String>,
-    /// `query_timeout`: timeout passed to the driver for each query (declared in ms).
+    /// `query_timeout`: timeout passed to the driver for each query; 0: none (declared in ms).
     pub query_timeout: Duration,
     /// `keepalive_interval`: run `SELECT 1` on idle connections this often (declared in s).
     pub keepalive_interval: Option<Duration>,

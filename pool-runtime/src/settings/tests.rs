@@ -186,9 +186,17 @@ fn values_read_at_start_are_checked_as_the_declaration_is() {
          `OUTGOING_POOLS__RDBMS__GLOBAL__DEFAULT__PORT`: must be between 1 and 65535, got 70000"
     );
     assert_eq!(
-        bad("OUTGOING_POOLS__RDBMS__GLOBAL__DEFAULT__QUERY_TIMEOUT", "0"),
+        bad(
+            "OUTGOING_POOLS__RDBMS__GLOBAL__DEFAULT__QUERY_TIMEOUT",
+            "-1"
+        ),
         "pool `rdbms.global.default`: `query_timeout` from the variable \
-         `OUTGOING_POOLS__RDBMS__GLOBAL__DEFAULT__QUERY_TIMEOUT`: must be at least 1, got 0"
+         `OUTGOING_POOLS__RDBMS__GLOBAL__DEFAULT__QUERY_TIMEOUT`: must be at least 0, got -1"
+    );
+    assert_eq!(
+        bad("OUTGOING_POOLS__RDBMS__GLOBAL__DEFAULT__DATABASE", " "),
+        "pool `rdbms.global.default`: `database` from the variable \
+         `OUTGOING_POOLS__RDBMS__GLOBAL__DEFAULT__DATABASE`: must not be empty"
     );
     assert_eq!(
         bad(

@@ -204,6 +204,7 @@ fn tls_defaults() {
         settings,
         [
             ("verify_mode", id("peer")),
+            ("disconnect_on_failure", Value::Bool(true)),
             ("server_name_indication.enabled", Value::Bool(true)),
             ("server_name_indication.protocol", id("default")),
         ]

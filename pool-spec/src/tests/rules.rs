@@ -49,7 +49,7 @@ fn unknown_key() {
     );
     assert_eq!(
         one("redis(connection(tls(cafile = \"x\")))"),
-        "unknown key `cafile` in `redis` tls; expected one of `verify_mode`, `certfile`, `cacertfile`, `keyfile`, `password`, `ciphers`, `versions` or `server_name_indication`"
+        "unknown key `cafile` in `redis` tls; expected one of `verify_mode`, `certfile`, `cacertfile`, `keyfile`, `password`, `ciphers`, `versions`, `crl_files`, `disconnect_on_failure` or `server_name_indication`"
     );
     assert_eq!(
         one("redis(zzz = 1)"),
@@ -457,6 +457,86 @@ fn every_key_a_connector_cannot_honour_is_refused() {
     assert!(checked >= 8, "only {checked} restrictions checked");
 }
 
+/// MongooseIM's `non_empty` and `unique_non_empty`, for every row that has them: an empty
+/// string, an empty list and a list repeating an item are errors naming the key.
+#[test]
+fn empty_strings_and_lists_are_refused() {
+    use crate::options::{Kind, Level, OPTIONS};
+    let mut checked = 0;
+    for desc in OPTIONS.iter().filter(|d| d.non_empty) {
+        let pool_type = desc.types[0];
+        let connection = match pool_type {
+            PoolType::Rdbms => {
+                let mut pairs = vec![
+                    ("driver", "\"pgsql\""),
+                    ("host", "\"h\""),
+                    ("database", "\"d\""),
+                ];
+                pairs.extend([("username", "\"u\""), ("password", "\"p\"")]);
+                pairs
+                    .into_iter()
+                    .filter(|(k, _)| *k != desc.name || desc.level != Level::Connection)
+                    .map(|(k, v)| format!("{k} = {v}\n"))
+                    .collect()
+            }
+            PoolType::Http => "host = \"http://h\"\n".to_owned(),
+            _ => String::new(),
+        };
+        let section = match desc.level {
+            Level::Tls => format!("\n[outgoing_pools.{pool_type}.default.connection.tls]\n"),
+            _ => String::new(),
+        };
+        // Keys read inside `tls` are named as written there, as every value error names them.
+        let key = desc.name;
+        let cases: &[(&str, &str)] = match desc.kind {
+            Kind::Str => &[("\"\"", "must not be empty")],
+            Kind::StrList => &[
+                ("[]", "must not be empty"),
+                ("[\"a\", \"a\"]", "lists `a` twice"),
+            ],
+            Kind::Servers => &[
+                ("[]", "must not be empty"),
+                (
+                    "[\"a\", { host = \"a\", port = 9042 }]",
+                    "lists `a:9042` twice",
+                ),
+            ],
+            other => panic!("`{key}`: no empty value of {other:?}"),
+        };
+        for (value, problem) in cases {
+            let text = format!(
+                "[outgoing_pools.{pool_type}.default.connection]\n{connection}{section}{} = {value}\n",
+                desc.name
+            );
+            let errors = toml_errors(&text);
+            let expected = format!("`{key}` {problem}");
+            assert!(
+                errors.iter().any(|e| e.ends_with(&expected)),
+                "{text}\nexpected `{expected}`, got {errors:?}"
+            );
+            checked += 1;
+        }
+    }
+    assert!(checked >= 20, "only {checked} cases");
+    // The attribute form reports the same, at the value.
+    let (message, line, column) = attr_error(
+        "rdbms(connection(driver = pgsql, host = \"h\", database = \"\", username = \"u\", password = \"p\"))",
+    );
+    assert_eq!(message, "`database` must not be empty");
+    assert_eq!((line, column), (1, 56));
+    assert_eq!(
+        one(r#"ldap(connection(servers = ["a", "b", "a"]))"#),
+        "`servers` lists `a` twice"
+    );
+    assert_eq!(
+        one(r#"rabbit(connection(tls(server_name_indication(host = ""))))"#),
+        "`server_name_indication.host` must not be empty"
+    );
+    // A non-empty value and the optional keys without the rule stay valid.
+    attr_ok(r#"ldap(connection(servers = ["a", "b"], root_dn = "", password = ""))"#);
+    attr_ok(r#"redis(connection(password = ""))"#);
+}
+
 #[test]
 fn call_timeout_shorter_than_request_timeout() {
     assert_eq!(
@@ -471,6 +551,11 @@ fn call_timeout_shorter_than_request_timeout() {
     // Read at start: nothing to compare at compile time.
     attr_ok(
         r#"http(call_timeout = 10, connection(host = "http://h", request_timeout = env("T")))"#,
+    );
+    // `request_timeout = 0` sets no limit of its own (MongooseIM takes it).
+    attr_ok(r#"http(call_timeout = 1000, connection(host = "http://h", request_timeout = 0))"#);
+    attr_ok(
+        r#"rdbms(connection(driver = pgsql, host = "h", database = "d", username = "u", password = "p", query_timeout = 0))"#,
     );
 }
 

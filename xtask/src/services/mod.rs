@@ -62,6 +62,7 @@
 //! | `OP_TLS_CA` | the CA that signed every server's certificate (PEM) |
 //! | `OP_TLS_WRONG_CA` | an unrelated CA, for tests that expect verification to fail |
 //! | `OP_TLS_CERT`, `OP_TLS_KEY` | the servers' certificate (SAN `localhost`, `127.0.0.1`) and key |
+//! | `OP_TLS_CRL_EMPTY`, `OP_TLS_CRL_REVOKED` | CRLs of the CA (PEM): revoking nothing, revoking the servers' certificate |
 //!
 //! The `env` file holds one `KEY=VALUE` a line; a value a shell would split is in single quotes,
 //! so `set -a; . target/test-services/env` also works.
@@ -330,6 +331,7 @@ pub fn up() -> Res<Vec<(String, String)>> {
         Some(other) => format!("taken from {} (its servers are running)", other.display()),
         None => ctx.tls.ensure()?.to_string(),
     };
+    let tls_done = format!("{tls_done}; CRLs {}", ctx.tls.ensure_crls()?);
     report("tls", &tls_done, t0.elapsed());
 
     let all = servers(&ctx);
@@ -523,6 +525,8 @@ fn env_vars(ctx: &Ctx) -> Vec<(String, String)> {
     set("OP_TLS_WRONG_CA", path(&ctx.tls.wrong_ca));
     set("OP_TLS_CERT", path(&ctx.tls.cert));
     set("OP_TLS_KEY", path(&ctx.tls.key));
+    set("OP_TLS_CRL_EMPTY", path(&ctx.tls.crl_empty));
+    set("OP_TLS_CRL_REVOKED", path(&ctx.tls.crl_revoked));
     vars
 }
 

@@ -1,4 +1,6 @@
-//! The test CA, the server certificate every TLS server uses, and an unrelated CA.
+//! The test CA, the server certificate every TLS server uses, an unrelated CA, and two
+//! revocation lists of the test CA (one revoking nothing, one revoking the server
+//! certificate).
 //!
 //! The leaf is signed by a CA rather than self-signed because rustls rejects a self-signed
 //! certificate used as an end entity (`CaUsedAsEndEntity`), and it names both `localhost` and
@@ -7,8 +9,11 @@
 use super::sys::{self, Res};
 use std::path::{Path, PathBuf};
 
-/// What servers and tests use; the CA keys stay behind.
+/// What servers and tests use.
 const FILES: [&str; 4] = ["ca.crt", "wrong-ca.crt", "server.crt", "server.key"];
+
+/// The revocation lists, made from the CA key when missing (see [`Tls::ensure_crls`]).
+const CRLS: [&str; 2] = ["crl-empty.pem", "crl-revoked.pem"];
 
 /// Where the certificate files are.
 #[derive(Clone, Debug)]
@@ -18,6 +23,10 @@ pub struct Tls {
     pub wrong_ca: PathBuf,
     pub cert: PathBuf,
     pub key: PathBuf,
+    /// A CRL of the test CA revoking nothing.
+    pub crl_empty: PathBuf,
+    /// A CRL of the test CA revoking the server certificate.
+    pub crl_revoked: PathBuf,
 }
 
 impl Tls {
@@ -27,6 +36,8 @@ impl Tls {
             wrong_ca: dir.join("wrong-ca.crt"),
             cert: dir.join("server.crt"),
             key: dir.join("server.key"),
+            crl_empty: dir.join(CRLS[0]),
+            crl_revoked: dir.join(CRLS[1]),
             dir,
         }
     }
@@ -47,7 +58,55 @@ impl Tls {
                 .map_err(|e| format!("cannot read {}: {e}", other.dir.join(f).display()))?;
             changed |= sys::write_if_changed(&self.dir.join(f), &data, 0o644)?;
         }
+        // The CA key signs the revocation lists; an older state folder may have no lists yet
+        // (`ensure_crls` makes them).
+        for f in std::iter::once("ca.key").chain(CRLS) {
+            if let Ok(data) = std::fs::read(other.dir.join(f)) {
+                changed |= sys::write_if_changed(&self.dir.join(f), &data, 0o644)?;
+            }
+        }
         Ok(changed)
+    }
+
+    /// Makes the revocation lists from the CA key if they are missing; the certificates stay
+    /// as they are, so running servers keep matching them.
+    pub fn ensure_crls(&self) -> Res<&'static str> {
+        if self.crl_empty.exists() && self.crl_revoked.exists() {
+            return Ok("reused");
+        }
+        let tmp = self.dir.join("crl.tmp");
+        sys::remove_dir(&tmp)?;
+        sys::mkdir(&tmp)?;
+        for f in ["ca.crt", "ca.key", "server.crt"] {
+            std::fs::copy(self.dir.join(f), tmp.join(f))
+                .map_err(|e| format!("cannot copy {f} to make the CRLs: {e}"))?;
+        }
+        // `openssl ca` keeps its revocations in a small database of its own.
+        sys::write_atomic(
+            &tmp.join("ca.cnf"),
+            b"[ ca ]\ndefault_ca = test\n[ test ]\ndatabase = index.txt\n\
+              crlnumber = crlnumber\ndefault_md = sha256\ndefault_crl_days = 3650\n",
+            0o644,
+        )?;
+        sys::write_atomic(&tmp.join("index.txt"), b"", 0o644)?;
+        sys::write_atomic(&tmp.join("crlnumber"), b"01\n", 0o644)?;
+        let log = tmp.join("openssl.log");
+        let openssl = |args: &[&str]| {
+            let mut c = sys::cmd("openssl");
+            c.current_dir(&tmp)
+                .args(["ca", "-config", "ca.cnf", "-keyfile", "ca.key"]);
+            c.args(["-cert", "ca.crt"]).args(args);
+            sys::run_logged(&mut c, &log)
+        };
+        openssl(&["-gencrl", "-out", CRLS[0]])?;
+        openssl(&["-revoke", "server.crt"])?;
+        openssl(&["-gencrl", "-out", CRLS[1]])?;
+        for f in CRLS {
+            std::fs::rename(tmp.join(f), self.dir.join(f))
+                .map_err(|e| format!("cannot move {f} into place: {e}"))?;
+        }
+        sys::remove_dir(&tmp)?;
+        Ok("made")
     }
 
     /// Generates the files once; later runs keep them, so that servers and clients agree.

@@ -9,7 +9,7 @@
 //! | --- | --- |
 //! | `host`, `port` (5432) | the server; a `host` starting with `/` is a Unix-socket folder |
 //! | `database`, `username`, `password` | the login |
-//! | `query_timeout` (ms, 5000) | the server's `statement_timeout` for every statement of the connection (set in the startup packet, so it costs no round trip), and the bound of the `SELECT 1` check |
+//! | `query_timeout` (ms, 5000; 0: none) | the server's `statement_timeout` for every statement of the connection (set in the startup packet, so it costs no round trip), and the bound of the `SELECT 1` check |
 //! | `keepalive_interval` (s) | `SELECT 1` on every idle connection this often; a failed check replaces it (run by the pool) |
 //! | `max_start_interval` (s, 30) | the cap of the reconnect backoff (run by the pool) |
 //! | `tls(...)` | TLS, read by [`Tls::from_settings`]: no `tls(...)` = no TLS; `tls(...)` = try TLS and fall back to plain text only if the server does not offer it (libpq's `prefer`); `tls(required = true)` = TLS or fail (`require`). Verification is on (`verify_mode = peer`) unless the declaration turns it off, in both modes: a server offering a certificate that does not verify is an error, not a downgrade. `server_name_indication.host` names the host to send and verify |
@@ -178,9 +178,18 @@ impl Pgsql {
 
     /// Every statement of the connection is cancelled by the server after `timeout`
     /// (`statement_timeout`, rounded up to a millisecond), and the `SELECT 1` check gives up
-    /// after it.
+    /// after it. `Duration::ZERO` sets no limit (PostgreSQL's `statement_timeout = 0`, as
+    /// MongooseIM's `query_timeout = 0`).
     pub fn query_timeout(mut self, timeout: Duration) -> Self {
-        let ms = timeout.as_nanos().div_ceil(1_000_000).max(1);
+        if timeout.is_zero() {
+            match &self.base_options {
+                Some(o) => self.config.options(o),
+                None => self.config.options(""),
+            };
+            self.query_timeout = None;
+            return self;
+        }
+        let ms = timeout.as_nanos().div_ceil(1_000_000);
         let extra = format!("-c statement_timeout={ms}");
         let options = match &self.base_options {
             Some(o) if !o.trim().is_empty() => format!("{o} {extra}"),
