@@ -294,3 +294,43 @@ async fn disconnect_on_failure_false_logs_and_goes_on() {
         pools.shutdown().await;
     }
 }
+
+/// `driver = cockroachdb` (MongooseIM 6.3+) runs on this connector: CockroachDB speaks the
+/// PostgreSQL protocol. Its default port is CockroachDB's; no CockroachDB server can be
+/// installed here, so the pool is pointed at the PostgreSQL test server to run end to end.
+mod cockroach {
+    use super::outgoing_pools;
+
+    #[outgoing_pools(rdbms(
+        workers = 2,
+        connection(
+            driver = cockroachdb,
+            host = env("OP_PG_HOST", default = "127.0.0.1"),
+            database = "pool",
+            username = "pool",
+            password = env("OP_PG_PASSWORD", default = "pool"),
+        ),
+    ))]
+    pub struct Pools;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_cockroachdb_pool_runs_on_the_pgsql_connector() {
+    let pg = require(PG);
+    let plan = cockroach::Pools::plan().to_string();
+    assert!(
+        plan.contains("port=26257"),
+        "CockroachDB's port by default: {plan}"
+    );
+    let pools = cockroach::Pools::builder()
+        .set(POOL, "port", pg.port.to_string())
+        .start()
+        .await
+        .unwrap();
+    let db: &Pool<Pgsql, BestWorker> = pools.rdbms();
+    let one: i32 = db
+        .call_shared(async |c| c.query_one("SELECT 1", &[]).await.unwrap().get(0))
+        .await
+        .unwrap();
+    assert_eq!(one, 1);
+}

@@ -498,16 +498,23 @@ fn check_connector_keys(cx: &Ctxt, pool: &PoolDecl) {
             Level::Tls => format!("{}.{}", names::TLS, setting.name()),
             _ => setting.name().to_owned(),
         };
-        let supported: Vec<&str> = setting
-            .desc
-            .connectors
-            .iter()
-            .filter(|c| c.pool_type() == pool.pool_type)
-            .map(|c| c.name())
-            .collect();
+        let supported: Vec<&str> = match pool.pool_type {
+            PoolType::Rdbms => Driver::ALL
+                .iter()
+                .filter(|d| setting.desc.honoured_by(PoolType::Rdbms, Some(**d)))
+                .map(|d| d.name())
+                .collect(),
+            _ => setting
+                .desc
+                .connectors
+                .iter()
+                .filter(|c| c.pool_type() == pool.pool_type)
+                .map(|c| c.name())
+                .collect(),
+        };
         let mut message = format!(
             "key `{shown}` is not supported by {}; it is for {}",
-            connector.described(),
+            described(pool.pool_type, driver),
             text::join_names(&supported, "and")
         );
         if connector == ConnectorKind::Odbc {
@@ -533,8 +540,20 @@ fn check_connector_tls(cx: &Ctxt, pool: &PoolDecl) {
         };
         cx.error(
             &tls.loc,
-            format!("TLS is not supported by {}{hint}", connector.described()),
+            format!(
+                "TLS is not supported by {}{hint}",
+                described(pool.pool_type, driver)
+            ),
         );
+    }
+}
+
+/// How a diagnostic names a pool's connector: by its driver for `rdbms` (``driver `mysql` ``),
+/// else ``the `redis` connector``.
+fn described(pool_type: PoolType, driver: Option<Driver>) -> String {
+    match driver {
+        Some(driver) => format!("driver `{driver}`"),
+        None => ConnectorKind::of(pool_type, driver).described(),
     }
 }
 

@@ -108,6 +108,8 @@ named_enum! {
         Mysql = "mysql",
         /// ODBC through a connection string.
         Odbc = "odbc",
+        /// CockroachDB, through the PostgreSQL connector (MongooseIM 6.3+).
+        Cockroachdb = "cockroachdb",
     }
 }
 
@@ -124,7 +126,7 @@ named_enum! {
 named_enum! {
     /// The runtime connector a planned pool uses.
     pub enum ConnectorKind {
-        /// `rdbms` with `driver = pgsql`.
+        /// `rdbms` with `driver = pgsql` or `cockroachdb`.
         Pgsql = "pgsql",
         /// `rdbms` with `driver = mysql`.
         Mysql = "mysql",
@@ -208,7 +210,7 @@ impl ConnectorKind {
             PoolType::Rdbms => match driver {
                 Some(Driver::Mysql) => ConnectorKind::Mysql,
                 Some(Driver::Odbc) => ConnectorKind::Odbc,
-                Some(Driver::Pgsql) | None => ConnectorKind::Pgsql,
+                Some(Driver::Pgsql | Driver::Cockroachdb) | None => ConnectorKind::Pgsql,
             },
             PoolType::Redis => ConnectorKind::Redis,
             PoolType::Http => ConnectorKind::Http,

@@ -480,7 +480,7 @@ use Level::{Connection as C, Pool as P, Tls as T};
 use PoolType::{Cassandra, Elastic, Http, Ldap, Rabbit, Rdbms, Redis, Riak};
 
 const TLS_TYPES: &[PoolType] = &[Cassandra, Riak, Redis, Http, Rdbms, Rabbit, Ldap];
-const SQL: &[Driver] = &[Driver::Pgsql, Driver::Mysql];
+const SQL: &[Driver] = &[Driver::Pgsql, Driver::Mysql, Driver::Cockroachdb];
 const ODBC: &[Driver] = &[Driver::Odbc];
 use ConnectorKind as K;
 /// The rdbms connectors that take a host and a login.
@@ -579,6 +579,7 @@ pub static OPTIONS: &[OptionDesc] = &[
         .connectors(SQL_CLIENTS)
         .default_by(DefaultValue::ByDriver(&[
             (Driver::Pgsql, Const::Int(5432)),
+            (Driver::Cockroachdb, Const::Int(26257)),
             (Driver::Mysql, Const::Int(3306)),
         ]))
         .range(PORT)
@@ -813,7 +814,7 @@ pub static OPTIONS: &[OptionDesc] = &[
     OptionDesc::new(T, names::REQUIRED, Kind::Bool, &[Rdbms])
         .connectors(&[K::Pgsql])
         .default(Const::Bool(false))
-        .doc("pgsql: `false` tries TLS and falls back, `true` requires it"),
+        .doc("pgsql, cockroachdb: `false` tries TLS and falls back, `true` requires it"),
 ];
 
 /// The key of option `name` at `level`, as [`OptionDesc::key`] spells it.

@@ -12,7 +12,8 @@ use std::fmt::Write as _;
 use std::path::PathBuf;
 
 use pool_spec::{
-    Const, DefaultValue, Driver, Kind, Level, OPTIONS, OptionDesc, PoolType, QueueType, Range,
+    ConnectorKind, Const, DefaultValue, Driver, Kind, Level, OPTIONS, OptionDesc, PoolType,
+    QueueType, Range,
 };
 
 use crate::project_root;
@@ -95,8 +96,15 @@ fn connectors() -> Vec<(String, Context)> {
             {
                 continue;
             }
-            let name = driver.map_or(pool_type.name(), Driver::name);
-            out.push((format!("{}Settings", camel(name)), cx));
+            // Drivers sharing a connector (pgsql, cockroachdb) share its settings struct.
+            let name = format!(
+                "{}Settings",
+                camel(ConnectorKind::of(pool_type, driver).name())
+            );
+            if out.iter().any(|(n, _)| *n == name) {
+                continue;
+            }
+            out.push((name, cx));
         }
     }
     out

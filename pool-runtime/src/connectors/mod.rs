@@ -85,7 +85,7 @@ macro_rules! feature_gate {
     };
 }
 
-feature_gate!($ __connector_pgsql, "pgsql", "`driver = pgsql`");
+feature_gate!($ __connector_pgsql, "pgsql", "`driver = pgsql` (or `cockroachdb`)");
 feature_gate!($ __connector_mysql, "mysql", "`driver = mysql`");
 feature_gate!($ __connector_odbc, "odbc", "`driver = odbc`");
 

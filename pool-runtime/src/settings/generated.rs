@@ -296,7 +296,7 @@ pub struct TlsOptions {
     pub server_name_indication_host: Option<String>,
     /// `tls.server_name_indication.protocol`: `https` accepts wildcard certificates.
     pub server_name_indication_protocol: ServerNameIndicationProtocol,
-    /// `tls.required`: pgsql: `false` tries TLS and falls back, `true` requires it.
+    /// `tls.required`: pgsql, cockroachdb: `false` tries TLS and falls back, `true` requires it.
     pub required: Option<bool>,
 }
 

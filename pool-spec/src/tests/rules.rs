@@ -105,7 +105,7 @@ fn unknown_enum_value() {
     );
     assert_eq!(
         one("rdbms(connection(driver = postgres))"),
-        "unknown driver `postgres`; expected one of `pgsql`, `mysql` or `odbc`"
+        "unknown driver `postgres`; expected one of `pgsql`, `mysql`, `odbc` or `cockroachdb`"
     );
 }
 
@@ -217,7 +217,7 @@ fn missing_required_key() {
     );
     assert_eq!(
         one("rdbms(connection())"),
-        "missing required key `driver` in `rdbms` connection; expected one of `pgsql`, `mysql` or `odbc`"
+        "missing required key `driver` in `rdbms` connection; expected one of `pgsql`, `mysql`, `odbc` or `cockroachdb`"
     );
     assert_eq!(
         one(r#"rdbms(connection(driver = pgsql, host = "h", database = "d", username = "u"))"#),
@@ -370,11 +370,11 @@ fn key_unsupported_by_driver() {
         one(&format!(
             "rdbms(connection(driver = mysql, {PG}, tls(required = true)))"
         )),
-        "key `tls.required` is not supported by driver `mysql`; it is for `pgsql`"
+        "key `tls.required` is not supported by driver `mysql`; it is for `pgsql` and `cockroachdb`"
     );
     assert_eq!(
         one(r#"rdbms(connection(driver = odbc, settings = "DSN=x", host = "h"))"#),
-        "key `host` is not supported by driver `odbc`; it is for `pgsql` and `mysql`; with odbc, use `settings` (an ODBC connection string)"
+        "key `host` is not supported by driver `odbc`; it is for `pgsql`, `mysql` and `cockroachdb`; with odbc, use `settings` (an ODBC connection string)"
     );
     assert_eq!(
         one(&format!(
@@ -386,7 +386,7 @@ fn key_unsupported_by_driver() {
         one(&format!(
             r#"rdbms(connection(driver = mysql, {PG}, tls(versions = ["tlsv1.3"])))"#
         )),
-        "key `tls.versions` is not supported by driver `mysql`; it is for `pgsql`"
+        "key `tls.versions` is not supported by driver `mysql`; it is for `pgsql` and `cockroachdb`"
     );
     attr_ok(&format!(
         r#"rdbms(connection(driver = pgsql, {PG}, tls(versions = ["tlsv1.3"], ciphers = "TLS13_AES_128_GCM_SHA256")))"#
@@ -537,6 +537,30 @@ fn empty_strings_and_lists_are_refused() {
     attr_ok(r#"redis(connection(password = ""))"#);
 }
 
+/// `driver = cockroachdb` takes pgsql's keys (with `tls.required`) and CockroachDB's port.
+#[test]
+fn cockroachdb_is_a_driver_of_the_pgsql_connector() {
+    let pool = only_pool(&format!(
+        "rdbms(connection(driver = cockroachdb, {PG}, tls(required = true)))"
+    ));
+    assert_eq!(pool.connector, ConnectorKind::Pgsql);
+    assert_eq!(pool.get("port"), Some(&Value::Int(26257)));
+    assert_eq!(
+        one(&format!(
+            r#"rdbms(connection(driver = cockroachdb, {PG}, settings = "DSN=x"))"#
+        )),
+        "key `settings` is not supported by driver `cockroachdb`; it is for `odbc`"
+    );
+    let missing = attr_errors("rdbms(connection(driver = cockroachdb))");
+    assert!(
+        missing.contains(
+            &"missing required key `host` in `rdbms` connection (needed by driver `cockroachdb`)"
+                .to_owned()
+        ),
+        "{missing:?}"
+    );
+}
+
 #[test]
 fn call_timeout_shorter_than_request_timeout() {
     assert_eq!(
@@ -656,7 +680,7 @@ fn all_errors_are_collected() {
             "missing required key `database` in `rdbms` connection (needed by driver `mysql`)",
             "missing required key `username` in `rdbms` connection (needed by driver `mysql`)",
             "missing required key `password` in `rdbms` connection (needed by driver `mysql`)",
-            "key `tls.required` is not supported by driver `mysql`; it is for `pgsql`",
+            "key `tls.required` is not supported by driver `mysql`; it is for `pgsql` and `cockroachdb`",
         ]
     );
 }

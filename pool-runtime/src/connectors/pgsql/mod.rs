@@ -1,5 +1,12 @@
 //! The `rdbms` connector for `driver = pgsql`, on tokio-postgres: [`Pgsql`].
 //!
+//! `driver = cockroachdb` (MongooseIM 6.3+) is this connector too: CockroachDB speaks the
+//! PostgreSQL protocol and takes the same keys, with its own default port (26257). Its
+//! `statement_timeout` is set the same way, in the startup packet's `options` (session
+//! variables in the connection settings, as CockroachDB's docs recommend), not by a `SET`
+//! after connecting. No CockroachDB server can be installed here: the tests run a
+//! `cockroachdb` pool against the PostgreSQL test server.
+//!
 //! A worker holds one [`tokio_postgres::Client`] and hands it out as is, so callers keep the
 //! API they know. Its connection task runs on tokio.
 //!
