@@ -736,3 +736,36 @@ async fn builder_overrides_come_first_and_are_checked() {
         );
     }
 }
+
+/// MongooseIM 6's host types, from a TOML file (`tests/host_types.toml`).
+mod host_types {
+    use outgoing_pools::outgoing_pools;
+
+    #[outgoing_pools(file = "tests/host_types.toml")]
+    pub struct Pools;
+}
+
+#[test]
+fn host_types_get_pools_like_hosts() {
+    use host_types::{Host, Pools};
+    let names: Vec<&str> = Host::ALL.iter().map(|h| h.as_str()).collect();
+    assert_eq!(names, ["localhost", "test type", "dummy_type"]);
+    let plan = Pools::plan();
+    let text = plan.to_string();
+    for pool in [
+        "redis.localhost.default",
+        "redis.test type.default",
+        "redis.dummy_type.default",
+    ] {
+        assert!(text.contains(pool), "{pool} in\n{text}");
+    }
+    let specs = plan.pools();
+    let own = spec(specs, "redis.test type.default");
+    assert_eq!(
+        (own.options().workers, value(own, key::HOST).0),
+        (3, r#"Str("10.0.0.1")"#.into())
+    );
+    let expanded = spec(specs, "redis.dummy_type.default");
+    assert_eq!(value(expanded, key::HOST).0, r#"Str("10.0.0.2")"#);
+    assert_eq!("test type".parse::<Host>().unwrap().as_str(), "test type");
+}

@@ -45,6 +45,7 @@ pub(crate) fn parse(cx: &Ctxt, tokens: TokenStream) -> Declaration {
             (None, [TokenTree::Punct(eq), value @ ..]) if eq.as_char() == '=' => {
                 let key = match name.as_str() {
                     names::HOSTS => names::HOSTS,
+                    names::HOST_TYPES => names::HOST_TYPES,
                     names::CRATE => names::CRATE,
                     names::FILE => names::FILE,
                     _ => {
@@ -60,7 +61,9 @@ pub(crate) fn parse(cx: &Ctxt, tokens: TokenStream) -> Declaration {
                 read_top_key(cx, &mut decl, key, &key_loc, eq.span(), value);
             }
             (None, [TokenTree::Group(group)]) if group.delimiter() == Delimiter::Parenthesis => {
-                if [names::HOSTS, names::CRATE, names::FILE].contains(&name.as_str()) {
+                if [names::HOSTS, names::HOST_TYPES, names::CRATE, names::FILE]
+                    .contains(&name.as_str())
+                {
                     cx.error(&key_loc, format!("expected `{name} = ...`"));
                 } else {
                     check::unknown_pool_type(cx, &name, &key_loc);
@@ -143,14 +146,20 @@ fn read_top_key(
                 ),
             }
         }
+        // `hosts` and `host_types`: both name what `scope = host` pools are made for.
         _ => {
-            decl.hosts_loc = Some(key_loc.clone());
+            decl.hosts_loc.get_or_insert_with(|| key_loc.clone());
             let (value, loc) = parse_value(cx, key, eq_span, tokens);
             match value {
                 RawValue::List(items) => {
                     for RawItem { value, loc } in items {
                         match value {
-                            RawValue::Str(host) => decl.hosts.push(Spanned::new(host, loc)),
+                            RawValue::Str(host) => {
+                                if key == names::HOST_TYPES {
+                                    decl.host_types.push(host.clone());
+                                }
+                                decl.hosts.push(Spanned::new(host, loc))
+                            }
                             RawValue::Invalid => {}
                             other => check::wrong_type(
                                 cx,

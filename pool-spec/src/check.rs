@@ -29,13 +29,14 @@ pub(crate) fn unknown_pool_type(cx: &Ctxt, name: &str, loc: &Loc) {
     );
 }
 
-// The attribute's top level takes `hosts`, `crate`, `file` and `TYPE(...)` entries only.
+// The attribute's top level takes `hosts`, `host_types`, `crate`, `file` and `TYPE(...)`
+// entries only.
 pub(crate) fn unknown_top_level_key(cx: &Ctxt, key: &str, loc: &Loc) {
-    let mut candidates = vec![names::HOSTS, names::CRATE, names::FILE];
+    let mut candidates = vec![names::HOSTS, names::HOST_TYPES, names::CRATE, names::FILE];
     candidates.extend_from_slice(PoolType::NAMES);
     let hint = match text::closest(key, &candidates) {
         Some(best) => format!("; did you mean `{best}`?"),
-        None => "; expected `hosts`, `crate`, `file` or a pool type".to_owned(),
+        None => "; expected `hosts`, `host_types`, `crate`, `file` or a pool type".to_owned(),
     };
     cx.error(loc, format!("unknown key `{key}`{hint}"));
 }
@@ -46,6 +47,7 @@ pub(crate) fn unknown_toml_key(cx: &Ctxt, key: &str, loc: &Loc) {
     let candidates = [
         names::GENERAL,
         names::HOSTS,
+        names::HOST_TYPES,
         names::OUTGOING_POOLS,
         names::HOST_CONFIG,
     ];
@@ -320,11 +322,15 @@ fn check_hosts(cx: &Ctxt, decl: &Declaration) {
     let mut variants: HashMap<String, &str> = HashMap::new();
     for host in &decl.hosts {
         let name = host.value.as_str();
-        if name.is_empty() || name.chars().any(char::is_whitespace) {
-            cx.error(
-                &host.loc,
-                format!("invalid host `{name}`; a host is a non-empty name without spaces"),
-            );
+        let host_type = decl.host_types.iter().any(|t| t == name);
+        if name.trim().is_empty() || (!host_type && name.chars().any(char::is_whitespace)) {
+            let message = match host_type {
+                true => format!("invalid host type `{name}`; a host type is a non-empty name"),
+                false => {
+                    format!("invalid host `{name}`; a host is a non-empty name without spaces")
+                }
+            };
+            cx.error(&host.loc, message);
             continue;
         }
         if seen.contains(&name) {

@@ -179,8 +179,12 @@ impl fmt::Debug for PoolDecl {
 /// A whole declaration: the inside of `#[outgoing_pools(...)]` or a TOML file.
 #[derive(Clone, Default)]
 pub struct Declaration {
-    /// The declared hosts, in order.
+    /// The declared hosts, in order, MongooseIM 6's host types (`host_types = [...]`)
+    /// among them: both are served alike.
     pub hosts: Vec<Spanned<String>>,
+    /// Which of [`Declaration::hosts`] were declared as host types: names, not domains, so
+    /// they may hold spaces (MongooseIM's `"test type"`).
+    pub host_types: Vec<String>,
     /// The `hosts` key, if written.
     pub hosts_loc: Option<Loc>,
     /// `crate = path`: where generated code finds the runtime.

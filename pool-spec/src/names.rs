@@ -3,6 +3,8 @@
 
 // Attribute top level.
 pub(crate) const HOSTS: &str = "hosts";
+/// MongooseIM 6's host types (dynamic domains): declared beside `hosts`, and served alike.
+pub(crate) const HOST_TYPES: &str = "host_types";
 pub(crate) const CRATE: &str = "crate";
 pub(crate) const FILE: &str = "file";
 

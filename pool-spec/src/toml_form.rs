@@ -3,6 +3,7 @@
 //! ```toml
 //! [general]
 //! hosts = ["a.com", "b.com"]
+//! host_types = ["type1"]      # MongooseIM 6's host types, served like hosts
 //!
 //! [outgoing_pools.redis.default]
 //! scope = "host"
@@ -101,17 +102,18 @@ pub(crate) fn parse(cx: &Ctxt, text: &str, file_name: &str) -> (Declaration, boo
 
 fn read_root(cx: &Ctxt, entries: &[RawEntry]) -> Declaration {
     let mut decl = Declaration::default();
+    let mut lists = Vec::new();
     for entry in entries {
         match entry.key.as_str() {
             names::GENERAL => match &entry.value {
                 RawValue::Table(general) => {
-                    for key in general.iter().filter(|e| e.key == names::HOSTS) {
-                        read_hosts(cx, &mut decl, key);
+                    for key in general.iter().filter(|e| is_host_list(&e.key)) {
+                        read_hosts(cx, &mut decl, &mut lists, key);
                     }
                 }
                 other => expected_table(cx, entry, other),
             },
-            names::HOSTS => read_hosts(cx, &mut decl, entry),
+            names::HOSTS | names::HOST_TYPES => read_hosts(cx, &mut decl, &mut lists, entry),
             names::OUTGOING_POOLS => {
                 read_outgoing_pools(cx, &mut decl, entry, names::OUTGOING_POOLS, None);
             }
@@ -146,25 +148,36 @@ fn expected_table(cx: &Ctxt, entry: &RawEntry, found: &RawValue) {
     );
 }
 
-fn read_hosts(cx: &Ctxt, decl: &mut Declaration, entry: &RawEntry) {
-    if decl.hosts_loc.is_some() {
-        check::duplicate_key(cx, names::HOSTS, &entry.key_loc, "the file");
+/// `hosts` and MongooseIM 6's `host_types`: both name what `scope = "host_type"` pools are
+/// made for, and what `[[host_config]]` sections belong to.
+fn is_host_list(key: &str) -> bool {
+    key == names::HOSTS || key == names::HOST_TYPES
+}
+
+fn read_hosts(cx: &Ctxt, decl: &mut Declaration, lists: &mut Vec<String>, entry: &RawEntry) {
+    if lists.contains(&entry.key) {
+        check::duplicate_key(cx, &entry.key, &entry.key_loc, "the file");
         return;
     }
-    decl.hosts_loc = Some(entry.key_loc.clone());
+    lists.push(entry.key.clone());
+    decl.hosts_loc.get_or_insert_with(|| entry.key_loc.clone());
     match &entry.value {
         RawValue::List(items) => {
             for item in items {
                 match &item.value {
-                    RawValue::Str(host) => decl
-                        .hosts
-                        .push(Spanned::new(host.clone(), item.loc.clone())),
+                    RawValue::Str(host) => {
+                        if entry.key == names::HOST_TYPES {
+                            decl.host_types.push(host.clone());
+                        }
+                        decl.hosts
+                            .push(Spanned::new(host.clone(), item.loc.clone()));
+                    }
                     RawValue::Invalid => {}
                     other => check::wrong_type(
                         cx,
-                        names::HOSTS,
+                        &entry.key,
                         "a list of host strings",
-                        &format!("{} in the list", other.found(Form::Toml, names::HOSTS)),
+                        &format!("{} in the list", other.found(Form::Toml, &entry.key)),
                         &item.loc,
                     ),
                 }
@@ -173,9 +186,9 @@ fn read_hosts(cx: &Ctxt, decl: &mut Declaration, entry: &RawEntry) {
         RawValue::Invalid => {}
         other => check::wrong_type(
             cx,
-            names::HOSTS,
+            &entry.key,
             "a list of host strings such as `[\"a.com\"]`",
-            &other.found(Form::Toml, names::HOSTS),
+            &other.found(Form::Toml, &entry.key),
             &entry.value_loc,
         ),
     }

@@ -29,7 +29,7 @@ fn unknown_top_level_key() {
     assert_eq!(one(r#"hosts("a.com")"#), "expected `hosts = ...`");
     assert_eq!(
         one("whatever = 1"),
-        "unknown key `whatever`; expected `hosts`, `crate`, `file` or a pool type"
+        "unknown key `whatever`; expected `hosts`, `host_types`, `crate`, `file` or a pool type"
     );
 }
 

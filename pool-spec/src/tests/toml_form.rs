@@ -269,3 +269,57 @@ fn file_errors_become_syn_errors_with_location() {
     let loc = errors.iter().next().unwrap().loc().file().unwrap().clone();
     assert_eq!((loc.line, loc.column), (2, 1));
 }
+
+/// MongooseIM 6's dynamic domains: `host_types` beside `hosts`, `scope = "host_type"` pools
+/// expanded over both, and `[[host_config]]` sections keyed by `host_type` (the form of
+/// MongooseIM's `mongooseim-pgsql.toml` and `config_parser_SUITE`); the attribute form says
+/// the same with `host_types = [...]` and `scope = "type1"`.
+#[test]
+fn host_types_are_served_like_hosts() {
+    let text = r#"
+[general]
+  hosts = ["localhost"]
+  host_types = ["type1", "type2"]
+[outgoing_pools.redis.default]
+  scope = "host_type"
+  connection.host = "10.0.0.2"
+[[host_config]]
+  host_type = "type1"
+  [host_config.outgoing_pools.redis.default.connection]
+    host = "10.0.0.1"
+"#;
+    let from_toml = plan(&toml_ok(text));
+    let hosts: Vec<&str> = from_toml.hosts.iter().map(|h| h.name.as_str()).collect();
+    assert_eq!(hosts, ["localhost", "type1", "type2"]);
+    let group = &from_toml.groups[0];
+    let host_of = |h: &str| {
+        group
+            .resolve(h)
+            .and_then(|p| p.get("host"))
+            .and_then(Value::as_str)
+            .map(str::to_owned)
+    };
+    assert_eq!(host_of("type1").as_deref(), Some("10.0.0.1"));
+    assert_eq!(host_of("type2").as_deref(), Some("10.0.0.2"));
+    assert_eq!(host_of("localhost").as_deref(), Some("10.0.0.2"));
+
+    let from_attr = plan(&attr_ok(
+        r#"hosts = ["localhost"], host_types = ["type1", "type2"],
+           redis(scope = host, connection(host = "10.0.0.2")),
+           redis(scope = "type1", connection(host = "10.0.0.1"))"#,
+    ));
+    assert_eq!(from_toml, from_attr);
+
+    // Each list once; a host type is a host name, so the two lists may not repeat one.
+    let errors = toml_errors(
+        "[general]\nhost_types = [\"t\"]\nhosts = [\"t\"]\n[outgoing_pools.redis.default]\n",
+    );
+    assert!(errors.iter().any(|e| e.contains("`t`")), "{errors:?}");
+    let errors = toml_errors("host_types = [\"t\"]\n[general]\nhost_types = [\"u\"]\n");
+    assert!(
+        errors
+            .iter()
+            .any(|e| e.contains("duplicate key `host_types`")),
+        "{errors:?}"
+    );
+}
