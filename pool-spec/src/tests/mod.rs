@@ -3,6 +3,7 @@
 mod attr_form;
 mod defaults;
 mod fuzz;
+mod mongooseim_suite;
 mod plan;
 mod rules;
 mod toml_form;
