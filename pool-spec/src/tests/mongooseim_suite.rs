@@ -25,10 +25,78 @@ fn tls(ty: &str, base: &str, keys: &str) -> String {
     )
 }
 
-/// The one pool a fragment plans (it must be valid).
+/// The one pool a fragment plans (it must be valid), the same in the attribute form.
 fn planned(text: &str) -> PlannedPool {
     let plan = plan(&toml_ok(text));
+    if let Some(attr) = to_attr(text) {
+        assert_eq!(
+            super::plan(&attr_ok(&attr)),
+            plan,
+            "the attribute form {attr}"
+        );
+    }
     plan.groups[0].global.clone().expect("a global pool")
+}
+
+/// The attribute form of a one-section fragment (`None` for one with `[[host_config]]`):
+/// `[outgoing_pools.T.G]` becomes `T(tag = G, ...)`, tables become groups, `scope` strings the
+/// attribute's words.
+fn to_attr(text: &str) -> Option<String> {
+    let root: toml::Table = text.parse().ok()?;
+    if root.contains_key("host_config") {
+        return None;
+    }
+    let mut out = Vec::new();
+    if let Some(toml::Value::Table(general)) = root.get("general") {
+        for (key, value) in general {
+            out.push(format!("{key} = {}", attr_value(value)));
+        }
+    }
+    let pools = root.get("outgoing_pools")?.as_table()?;
+    for (ty, tags) in pools {
+        for (tag, keys) in tags.as_table()? {
+            let mut inner = vec![format!("tag = {tag}")];
+            for (key, value) in keys.as_table()? {
+                inner.push(match (key.as_str(), value) {
+                    ("scope", toml::Value::String(scope)) => {
+                        let word = if scope == "host_type" { "host" } else { scope };
+                        format!("scope = {word}")
+                    }
+                    _ => attr_entry(key, value),
+                });
+            }
+            out.push(format!("{ty}({})", inner.join(", ")));
+        }
+    }
+    Some(out.join(", "))
+}
+
+fn attr_entry(key: &str, value: &toml::Value) -> String {
+    match value {
+        toml::Value::Table(t) => {
+            let inner: Vec<String> = t.iter().map(|(k, v)| attr_entry(k, v)).collect();
+            format!("{key}({})", inner.join(", "))
+        }
+        other => format!("{key} = {}", attr_value(other)),
+    }
+}
+
+fn attr_value(value: &toml::Value) -> String {
+    match value {
+        toml::Value::String(s) => format!("{s:?}"),
+        toml::Value::Array(items) => {
+            let items: Vec<String> = items.iter().map(attr_value).collect();
+            format!("[{}]", items.join(", "))
+        }
+        toml::Value::Table(t) => {
+            let inner: Vec<String> = t
+                .iter()
+                .map(|(k, v)| format!("{k} = {}", attr_value(v)))
+                .collect();
+            format!("{{ {} }}", inner.join(", "))
+        }
+        other => other.to_string(),
+    }
 }
 
 /// `?cfg`: the fragment is valid and `key` of its connection has `expected`.
@@ -45,13 +113,23 @@ fn cfg_tls(text: &str, key: &str, expected: Value) {
     assert_eq!(found, Some(&expected), "tls {key} in\n{text}");
 }
 
-/// `?err`: the fragment is refused, and an error names `key`.
+/// `?err`: the fragment is refused, and an error names `key`, in both forms.
 fn err(text: &str, key: &str) {
     let errors = toml_errors(text);
     assert!(
         errors.iter().any(|e| e.contains(&format!("`{key}`"))),
         "an error naming `{key}` for\n{text}\ngot {errors:?}"
     );
+    if let Some(attr) = to_attr(text) {
+        let errors = match super::attr(&attr) {
+            Ok(decl) => panic!("the attribute form {attr} was accepted: {decl:?}"),
+            Err(errors) => errors.messages(),
+        };
+        assert!(
+            errors.iter().any(|e| e.contains(key)),
+            "an error naming `{key}` for the attribute form {attr}\ngot {errors:?}"
+        );
+    }
 }
 
 fn s(v: &str) -> Value {
@@ -630,5 +708,29 @@ fn a_whole_mongooseim_file_plans_what_mongooseim_starts() {
     assert_eq!(
         redis.unserved_hosts,
         ["anon.example.org", "second.example.org"]
+    );
+}
+
+/// The fragments are checked in the attribute form too: the translation is what a user would
+/// write.
+#[test]
+fn fragments_translate_to_the_attribute_form() {
+    let text = tls(
+        "rdbms",
+        &sql("pgsql"),
+        "cacertfile = \"priv/ca.pem\"\nserver_name_indication.enabled = false",
+    );
+    assert_eq!(
+        to_attr(&text).unwrap(),
+        r#"rdbms(tag = default, connection(database = "db", driver = "pgsql", host = "localhost", password = "secret", tls(cacertfile = "priv/ca.pem", server_name_indication(enabled = false)), username = "dbuser"))"#
+    );
+    assert_eq!(
+        to_attr(&format!(
+            "{}{}",
+            pool("ldap", "scope = \"host_type\""),
+            conn("ldap", "")
+        ))
+        .unwrap(),
+        "ldap(tag = default, connection(), scope = host)"
     );
 }
