@@ -377,11 +377,9 @@ impl OptionDesc {
     /// Whether `key`, spelt as [`OptionDesc::key`] spells keys, names this option (or one of
     /// its aliases).
     pub fn is_key(&self, key: &str) -> bool {
-        match (self.level, tls_key(key)) {
-            (Level::Tls, Some(name)) => self.is_named(name),
-            (Level::Tls, None) | (_, Some(_)) => false,
-            (_, None) => self.is_named(key),
-        }
+        std::iter::once(self.name)
+            .chain(self.aliases.iter().copied())
+            .any(|name| key_of(self.level, name) == key)
     }
 
     /// The group a [`Need::Paired`] option is written with (its level and dotted prefix:
@@ -685,6 +683,12 @@ pub static OPTIONS: &[OptionDesc] = &[
         .non_empty()
         .default(Const::Str("/"))
         .doc("virtual host"),
+    // MongooseIM's rabbit worker drops an event once this many wait in its mailbox; its key
+    // is `connection.max_worker_queue_len`, apart from the pool's own queue limit.
+    OptionDesc::new(C, names::MAX_WORKER_QUEUE_LEN, Kind::IntOrInfinity, &[Rabbit])
+        .default(Const::Int(1000))
+        .range(NON_NEGATIVE)
+        .doc("events one worker holds before new ones are dropped (MongooseIM's rabbit worker limit)"),
     OptionDesc::new(C, "confirms_enabled", Kind::Bool, &[Rabbit])
         .default(Const::Bool(false))
         .doc("publisher confirms"),
@@ -818,9 +822,18 @@ pub static OPTIONS: &[OptionDesc] = &[
 ];
 
 /// The key of option `name` at `level`, as [`OptionDesc::key`] spells it.
+/// Keys are one namespace (overrides name them flat), so a connection key spelt like a pool
+/// option (rabbit's `max_worker_queue_len`) is `connection.<name>`.
 pub fn key_of(level: Level, name: &str) -> String {
     match level {
         Level::Tls => format!("{}.{name}", names::TLS),
+        Level::Connection
+            if OPTIONS
+                .iter()
+                .any(|d| d.level == Level::Pool && d.is_named(name)) =>
+        {
+            format!("{}.{name}", names::CONNECTION)
+        }
         _ => name.to_owned(),
     }
 }

@@ -344,6 +344,14 @@ fn resolve(
 }
 
 impl PlannedPool {
+    /// The declared `rdbms` driver (`cockroachdb` runs on the pgsql connector but keeps its
+    /// own defaults), `None` for other types.
+    pub fn driver(&self) -> Option<crate::Driver> {
+        self.get(names::DRIVER)
+            .and_then(Value::as_str)
+            .and_then(crate::Driver::from_name)
+    }
+
     /// The pool's name, as logs, metrics and errors show it: `<type>.<host or global>.<tag>`
     /// (`redis.a.com.default`, `rdbms.global.default`).
     pub fn name(&self) -> String {

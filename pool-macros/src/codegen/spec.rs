@@ -13,9 +13,10 @@ pub(super) fn pool_spec(cx: &Cx<'_>, pool: &Pool) -> TokenStream {
     let planned = &pool.planned;
     let name = &pool.name;
     let pool_type = format_ident!("{}", camel(planned.pool_type.name()));
+    // The declared driver (`cockroachdb` runs on the pgsql connector but keeps its defaults).
     let driver = option(
         cx,
-        planned.connector.driver().map(|d| {
+        planned.driver().map(|d| {
             let d = format_ident!("{}", camel(d.name()));
             quote!(#p::Driver::#d)
         }),
@@ -25,7 +26,10 @@ pub(super) fn pool_spec(cx: &Cx<'_>, pool: &Pool) -> TokenStream {
     let connector = planned.connector.type_name();
     let strategy = planned.strategy.name();
     let options = planned.options.iter().map(|s| setting(cx, s.key, s));
-    let connection = planned.connection.iter().map(|s| setting(cx, s.key, s));
+    let connection = planned.connection.iter().map(|s| {
+        let key = pool_spec::key_of(pool_spec::Level::Connection, s.key);
+        setting(cx, &key, s)
+    });
     let tls = planned.tls.iter().flat_map(|tls| {
         tls.settings.iter().map(|s| {
             let key = pool_spec::key_of(pool_spec::Level::Tls, s.key);

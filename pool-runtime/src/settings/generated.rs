@@ -57,6 +57,8 @@ pub mod keys {
     pub const REQUEST_TIMEOUT: &str = "request_timeout";
     /// `virtual_host`.
     pub const VIRTUAL_HOST: &str = "virtual_host";
+    /// `connection.max_worker_queue_len`.
+    pub const CONNECTION_MAX_WORKER_QUEUE_LEN: &str = "connection.max_worker_queue_len";
     /// `confirms_enabled`.
     pub const CONFIRMS_ENABLED: &str = "confirms_enabled";
     /// `reconnect.attempts`.
@@ -128,6 +130,8 @@ pub mod defaults {
     pub const REQUEST_TIMEOUT: Duration = Duration::from_millis(2000);
     /// `virtual_host`.
     pub const VIRTUAL_HOST: &str = "/";
+    /// `connection.max_worker_queue_len`.
+    pub const CONNECTION_MAX_WORKER_QUEUE_LEN: u32 = 1000;
     /// `confirms_enabled`.
     pub const CONFIRMS_ENABLED: bool = false;
     /// `reconnect.attempts`.
@@ -615,6 +619,8 @@ pub struct RabbitSettings {
     pub password: Secret<String>,
     /// `virtual_host`: virtual host.
     pub virtual_host: String,
+    /// `connection.max_worker_queue_len`: events one worker holds before new ones are dropped (MongooseIM's rabbit worker limit).
+    pub max_worker_queue_len: Option<u32>,
     /// `confirms_enabled`: publisher confirms.
     pub confirms_enabled: bool,
     /// `reconnect.attempts`: reconnection attempts before failing queued requests.
@@ -638,6 +644,7 @@ impl RabbitSettings {
             username: s.req(keys::USERNAME)?,
             password: s.req(keys::PASSWORD)?,
             virtual_host: s.req(keys::VIRTUAL_HOST)?,
+            max_worker_queue_len: s.opt(keys::CONNECTION_MAX_WORKER_QUEUE_LEN)?,
             confirms_enabled: s.req(keys::CONFIRMS_ENABLED)?,
             reconnect_attempts: s.req(keys::RECONNECT_ATTEMPTS)?,
             reconnect_delay: s.req(keys::RECONNECT_DELAY)?,

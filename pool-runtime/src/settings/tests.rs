@@ -382,3 +382,33 @@ fn pool_and_connection_keys_share_one_namespace_without_clashes() {
         }
     }
 }
+
+/// Rabbit's `connection.max_worker_queue_len` (MongooseIM's rabbit worker limit) and the pool's
+/// `max_worker_queue_len` are two keys of the one namespace, set apart.
+#[test]
+fn a_connection_key_spelt_like_a_pool_option_is_prefixed() {
+    let s = Settings::builder("mq", PoolType::Rabbit, None)
+        .set(keys::CONNECTION_MAX_WORKER_QUEUE_LEN, "5")
+        .set(keys::MAX_WORKER_QUEUE_LEN, "7")
+        .build()
+        .unwrap();
+    assert_eq!(
+        RabbitSettings::from_settings(&s)
+            .unwrap()
+            .max_worker_queue_len,
+        Some(5)
+    );
+    assert_eq!(
+        PoolOptions::from_settings(&s).unwrap().max_worker_queue_len,
+        Some(7)
+    );
+    let default = Settings::builder("mq", PoolType::Rabbit, None)
+        .build()
+        .unwrap();
+    assert_eq!(
+        RabbitSettings::from_settings(&default)
+            .unwrap()
+            .max_worker_queue_len,
+        Some(1000)
+    );
+}

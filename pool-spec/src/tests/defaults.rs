@@ -102,6 +102,7 @@ fn rabbit_defaults() {
             ("username", s("guest")),
             ("password", s("guest")),
             ("virtual_host", s("/")),
+            ("max_worker_queue_len", i(1000)),
             ("confirms_enabled", Value::Bool(false)),
             ("reconnect.attempts", i(0)),
             ("reconnect.delay", i(2000)),

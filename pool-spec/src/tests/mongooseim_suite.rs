@@ -496,6 +496,7 @@ fn rabbit_connection() {
         ("password", s("guest")),
         ("virtual_host", s("/")),
         ("confirms_enabled", Value::Bool(false)),
+        ("max_worker_queue_len", Value::Int(1000)),
     ] {
         cfg(&conn("rabbit", ""), key, value);
     }
@@ -524,6 +525,20 @@ fn rabbit_connection() {
     err(
         &conn("rabbit", "confirms_enabled = \"yes\""),
         "confirms_enabled",
+    );
+    cfg(
+        &conn("rabbit", "max_worker_queue_len = 100"),
+        "max_worker_queue_len",
+        Value::Int(100),
+    );
+    cfg(
+        &conn("rabbit", "max_worker_queue_len = \"infinity\""),
+        "max_worker_queue_len",
+        Value::Infinity,
+    );
+    err(
+        &conn("rabbit", "max_worker_queue_len = -1"),
+        "max_worker_queue_len",
     );
 }
 
@@ -587,9 +602,7 @@ fn ldap_connection() {
 
 /// A whole file in the shape of MongooseIM 6's parser test file (`outgoing_pools.toml`):
 /// three hosts, global and per-host-type pools of every type, a host's own pool in its
-/// `[[host_config]]` section, and the `[general]` keys that are not ours left alone. (That file
-/// also sets rabbit's `connection.max_worker_queue_len`, the rabbit worker's own cast limit;
-/// it comes with the rabbit connector, as its name clashes with the pool key's.)
+/// `[[host_config]]` section, and the `[general]` keys that are not ours left alone.
 #[test]
 fn a_whole_mongooseim_file_plans_what_mongooseim_starts() {
     let text = r#"
@@ -637,6 +650,7 @@ fn a_whole_mongooseim_file_plans_what_mongooseim_starts() {
     username = "pusher"
     password = "pusher_password"
     confirms_enabled = true
+    max_worker_queue_len = 50
 
 [outgoing_pools.ldap.default]
   scope = "host_type"
@@ -701,6 +715,12 @@ fn a_whole_mongooseim_file_plans_what_mongooseim_starts() {
     }
     let rabbit = group(PoolType::Rabbit, "event_pusher");
     assert_eq!(rabbit.per_host[0].1.get("port"), Some(&Value::Int(5672)));
+    assert_eq!(
+        rabbit.per_host[0].1.get("max_worker_queue_len"),
+        Some(&Value::Int(50))
+    );
+    // The pool's own queue limit is another key.
+    assert_eq!(rabbit.per_host[0].1.max_worker_queue_len, None);
     // A host's own pool, with no global one to fall back to: the other hosts have none.
     let redis = group(PoolType::Redis, "global_distrib");
     assert_eq!(redis.resolve("example.org").map(|p| p.workers), Some(6));
