@@ -754,3 +754,99 @@ fn fragments_translate_to_the_attribute_form() {
         "ldap(tag = default, connection(), scope = host)"
     );
 }
+
+/// A whole `mongooseim.toml` in the shape of MongooseIM's `mongooseim-pgsql.toml` test file: the
+/// server's other sections (listeners, auth, modules, ACLs, s2s…) are left alone, and the pools
+/// are those MongooseIM starts, including a host's own rdbms pool beside the global one.
+#[test]
+fn a_whole_server_config_keeps_only_its_pools() {
+    let text = r#"
+[general]
+  loglevel = "warning"
+  hosts = ["example.org", "anon.example.org"]
+  default_server_domain = "example.org"
+  registration_timeout = "infinity"
+
+[internal_databases.mnesia]
+
+[[listen.http]]
+  port = 5280
+  [[listen.http.handlers.mod_bosh]]
+    host = "_"
+    path = "/http-bind"
+
+[[listen.c2s]]
+  port = 5222
+  tls.certfile = "priv/cert.pem"
+
+[auth]
+  password.format = "scram"
+  [auth.rdbms]
+
+[outgoing_pools.rdbms.default]
+  scope = "global"
+  workers = 5
+  [outgoing_pools.rdbms.default.connection]
+    driver = "pgsql"
+    host = "db.example.org"
+    database = "xmpp"
+    username = "xmpp"
+    password = "xmpp_password"
+    tls.required = true
+    tls.cacertfile = "certs/ca.pem"
+    tls.server_name_indication.enabled = false
+
+[services.service_mongoose_system_metrics]
+  initial_report = 300_000
+
+[modules.mod_last]
+  backend = "rdbms"
+
+[shaper.normal]
+  max_rate = 1000
+
+[acl]
+  local = [{user_regexp = ""}]
+
+[access]
+  c2s = [{acl = "all", value = "allow"}]
+
+[s2s]
+  default_policy = "allow"
+
+[[host_config]]
+  host = "example.org"
+  [host_config.outgoing_pools.redis.global_distrib]
+    workers = 10
+
+[[host_config]]
+  host = "anon.example.org"
+  [host_config.auth.anonymous]
+    protocol = "both"
+  [host_config.outgoing_pools.rdbms.special]
+    workers = 5
+    connection.driver = "pgsql"
+    connection.host = "db.example.org"
+    connection.database = "xmpp"
+    connection.username = "xmpp"
+    connection.password = "xmpp_password"
+    connection.tls.required = true
+"#;
+    let plan = plan(&toml_ok(text));
+    let names: Vec<String> = plan
+        .groups
+        .iter()
+        .flat_map(|g| g.pools().map(PlannedPool::name))
+        .collect();
+    assert_eq!(
+        names,
+        [
+            "rdbms.global.default",
+            "redis.example.org.global_distrib",
+            "rdbms.anon.example.org.special",
+        ]
+    );
+    let special = &plan.groups[2].per_host[0].1;
+    assert_eq!((special.workers, special.call_timeout_ms), (5, 60000));
+    assert!(special.tls.as_ref().unwrap().required);
+}
