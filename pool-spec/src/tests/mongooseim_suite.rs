@@ -850,3 +850,109 @@ fn a_whole_server_config_keeps_only_its_pools() {
     assert_eq!((special.workers, special.call_timeout_ms), (5, 60000));
     assert!(special.tls.as_ref().unwrap().required);
 }
+
+/// `mongoose_wpool_SUITE`'s expansion cases, on its hosts `a.com`, `b.com`, `c.eu`, in the
+/// attribute form (its pools are 3.x tuples: `{generic, host, default, [], []}` is
+/// `generic(scope = host)`).
+#[test]
+fn mongoose_wpool_expansion_cases() {
+    const HOSTS: &str = r#"hosts = ["a.com", "b.com", "c.eu"]"#;
+    let plan_of = |pools: &str| plan(&attr_ok(&format!("{HOSTS}, {pools}")));
+    let names = |plan: &Plan| -> Vec<String> {
+        plan.groups
+            .iter()
+            .flat_map(|g| g.pools().map(PlannedPool::name))
+            .collect()
+    };
+    // generic_pools_are_started_for_all_vhosts
+    assert_eq!(
+        names(&plan_of("generic(scope = host)")),
+        [
+            "generic.a.com.default",
+            "generic.b.com.default",
+            "generic.c.eu.default"
+        ]
+    );
+    // host_specific_pools_are_preseved
+    let plan = plan_of(r#"generic(scope = host), generic(scope = "b.com", workers = 12)"#);
+    let group = &plan.groups[0];
+    let workers: Vec<(&str, u32)> = group
+        .per_host
+        .iter()
+        .map(|(h, p)| (h.as_str(), p.workers))
+        .collect();
+    assert_eq!(workers, [("a.com", 10), ("b.com", 12), ("c.eu", 10)]);
+    // pools_for_different_tag_are_expanded_with_host_specific_config_preserved
+    let plan = plan_of(
+        r#"generic(scope = host), generic(scope = "b.com", workers = 12),
+           generic(scope = host, tag = other_tag)"#,
+    );
+    assert_eq!(plan.groups.len(), 2);
+    assert_eq!(
+        names(&plan)[3..],
+        [
+            "generic.a.com.other_tag",
+            "generic.b.com.other_tag",
+            "generic.c.eu.other_tag"
+        ]
+    );
+    // global_pool_is_used_by_default
+    let plan = plan_of(r#"generic, generic(scope = "a.com")"#);
+    let group = &plan.groups[0];
+    assert_eq!(
+        group.resolve("a.com").unwrap().name(),
+        "generic.a.com.default"
+    );
+    assert_eq!(
+        group.resolve("b.com").unwrap().name(),
+        "generic.global.default"
+    );
+    assert_eq!(
+        group.global.as_ref().unwrap().name(),
+        "generic.global.default"
+    );
+    // two_distinct_redis_pools_are_started
+    let plan = plan_of(
+        r#"redis(workers = 2, connection(host = "localhost", port = 1805)),
+           redis(tag = global_dist, workers = 4, connection(host = "localhost2", port = 1806))"#,
+    );
+    let redis: Vec<(String, u32, Option<&Value>)> = plan
+        .groups
+        .iter()
+        .map(|g| {
+            let p = g.global.as_ref().unwrap();
+            (p.name(), p.workers, p.get("port"))
+        })
+        .collect();
+    assert_eq!(
+        redis,
+        [
+            (
+                "redis.global.default".to_owned(),
+                2,
+                Some(&Value::Int(1805))
+            ),
+            (
+                "redis.global.global_dist".to_owned(),
+                4,
+                Some(&Value::Int(1806))
+            ),
+        ]
+    );
+    // a_global_riak_pool_is_started (3.x `address`)
+    let plan = plan_of(r#"riak(workers = 12, connection(address = "localhost", port = 1805))"#);
+    let riak = plan.groups[0].global.as_ref().unwrap();
+    assert_eq!(
+        (riak.workers, riak.get("host")),
+        (12, Some(&s("localhost")))
+    );
+    // {redis,riak}_pool_cant_be_started_with_available_worker_strategy: they can here (a README
+    // difference).
+    for ty in ["redis", "riak"] {
+        let plan = plan_of(&format!("{ty}(strategy = available_worker)"));
+        assert_eq!(
+            plan.groups[0].global.as_ref().unwrap().strategy,
+            Strategy::AvailableWorker
+        );
+    }
+}
