@@ -549,6 +549,40 @@ async fn tls_disconnect_on_failure_false_goes_on() {
     assert!(ssl_version(&pool).await.starts_with("TLSv1."));
 }
 
+/// `tls.password`: mysql_async cannot open an encrypted key, so the connector opens it and
+/// hands it over in memory, and the TLS connection comes up with that client identity. A wrong
+/// password fails the start naming the key, without echoing it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tls_encrypted_client_key_opens_with_its_password() {
+    let my = require(MYSQL_TLS);
+    let tls = require(TLS);
+    let _shared = lock_shared(MYSQL_TLS);
+    let dir = std::env::temp_dir().join(format!("op-mysql-key-{}", std::process::id()));
+    let (cert, key) = tls.encrypted_client_identity(&dir, "s3cret");
+    let with = |password: &str| {
+        settings(
+            &my,
+            vec![
+                (keys::TLS_CACERTFILE, s(tls.ca.display())),
+                (keys::TLS_CERTFILE, s(cert.display())),
+                (keys::TLS_KEYFILE, s(key.display())),
+                (keys::TLS_PASSWORD, s(password)),
+            ],
+        )
+    };
+    let pool = start(&with("s3cret"), 1).await.unwrap();
+    assert!(ssl_version(&pool).await.starts_with("TLSv1."));
+    let Err(wrong) = Mysql::from_settings(&with("nope")) else {
+        panic!("a wrong key password was accepted");
+    };
+    let wrong = wrong.to_string();
+    assert!(
+        wrong.contains("cannot decrypt with `tls.password`") && !wrong.contains("nope"),
+        "{wrong}"
+    );
+    std::fs::remove_dir_all(dir).unwrap();
+}
+
 /// The seed's MySQL SSL example: `[{verify, verify_peer}, {cacertfile, …},
 /// {server_name_indication, disable}]` on `"localhost"`; a proxy in front of the server reads
 /// the TLS ClientHello to see whether SNI was sent.

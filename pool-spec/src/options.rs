@@ -497,7 +497,7 @@ const TLS_CLIENTS: &[ConnectorKind] = &[
     K::Cassandra,
     K::Riak,
 ];
-/// The TLS connectors whose client takes an encrypted key, a cipher list and a version list:
+/// The TLS connectors whose client takes a cipher list, a version list and revocation lists:
 /// all but MySQL's (mysql_async).
 const FULL_TLS_CLIENTS: &[ConnectorKind] = &[
     K::Pgsql,
@@ -783,10 +783,10 @@ pub static OPTIONS: &[OptionDesc] = &[
         .connectors(TLS_CLIENTS)
         .need(Need::Paired)
         .doc("client key (PEM, with `certfile`)"),
-    // MySQL's client (mysql_async) cannot take an encrypted key, a cipher list or a version
-    // list: those are refused here rather than at start.
+    // MySQL's client (mysql_async) takes no cipher list and no version list: those are
+    // refused here rather than at start. An encrypted key it gets opened, in memory.
     OptionDesc::new(T, "password", Kind::Str, TLS_TYPES)
-        .connectors(FULL_TLS_CLIENTS)
+        .connectors(TLS_CLIENTS)
         .secret()
         .doc("password of the client key"),
     OptionDesc::new(T, "ciphers", Kind::Str, TLS_TYPES)

@@ -240,6 +240,88 @@ pub struct Tls {
     pub crl_revoked: PathBuf,
 }
 
+impl Tls {
+    /// A client certificate signed by the test CA and its key, encrypted (PKCS#8, AES-256)
+    /// with `password`, written into `dir`: what `tls.certfile`, `tls.keyfile` and
+    /// `tls.password` take. Returns (certificate, key).
+    pub fn encrypted_client_identity(&self, dir: &Path, password: &str) -> (PathBuf, PathBuf) {
+        std::fs::create_dir_all(dir).expect("a folder for the client identity");
+        let (key, csr, cert) = (
+            dir.join("key.pem"),
+            dir.join("client.csr"),
+            dir.join("cert.pem"),
+        );
+        let pass = format!("pass:{password}");
+        // A serial of its own (not the CA's serial file, which tests would race on).
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_nanos());
+        let serial = format!("{}", nanos ^ u128::from(std::process::id()));
+        let openssl = |args: &[&str]| {
+            let ok = std::process::Command::new("openssl")
+                .args(args)
+                .status()
+                .expect("openssl runs")
+                .success();
+            assert!(ok, "openssl {args:?}");
+        };
+        let path = |p: &Path| p.to_str().expect("a UTF-8 path").to_owned();
+        let (k, r, c) = (path(&key), path(&csr), path(&cert));
+        // Extensions make it a version 3 certificate, the only kind webpki takes.
+        let ext = dir.join("client.ext");
+        std::fs::write(
+            &ext,
+            "basicConstraints=critical,CA:FALSE\nkeyUsage=critical,digitalSignature\n\
+             extendedKeyUsage=clientAuth\n",
+        )
+        .expect("the extensions file");
+        let ca_key = path(&self.ca.with_file_name("ca.key"));
+        openssl(&[
+            "genpkey",
+            "-algorithm",
+            "EC",
+            "-pkeyopt",
+            "ec_paramgen_curve:P-256",
+            "-aes-256-cbc",
+            "-pass",
+            &pass,
+            "-out",
+            &k,
+        ]);
+        openssl(&[
+            "req",
+            "-new",
+            "-key",
+            &k,
+            "-passin",
+            &pass,
+            "-subj",
+            "/CN=client",
+            "-out",
+            &r,
+        ]);
+        openssl(&[
+            "x509",
+            "-req",
+            "-in",
+            &r,
+            "-CA",
+            &path(&self.ca),
+            "-CAkey",
+            &ca_key,
+            "-set_serial",
+            &serial,
+            "-days",
+            "1",
+            "-extfile",
+            &path(&ext),
+            "-out",
+            &c,
+        ]);
+        (cert, key)
+    }
+}
+
 /// One kind of service the tests can ask for: pass it to [`require`], [`require_or_skip`],
 /// [`get`] or [`ctl`].
 pub struct Service<T> {

@@ -447,11 +447,15 @@ fn ssl_opts(tls: &TlsOptions, settings: &Settings) -> Result<SslOpts, StartError
     // The table pairs `certfile` with `keyfile`.
     if let (Some(cert), Some(key)) = (&tls.certfile, &tls.keyfile) {
         check_pem(settings, keys::TLS_CERTFILE, cert, "CERTIFICATE")?;
-        check_pem(settings, keys::TLS_KEYFILE, key, "PRIVATE KEY")?;
-        ssl = ssl.with_client_identity(Some(ClientIdentity::new(
-            PathBuf::from(cert).into(),
-            PathBuf::from(key).into(),
-        )));
+        // mysql_async cannot open an encrypted key: it gets the opened one, in memory.
+        let key = match &tls.password {
+            Some(_) => crate::connectors::tls::opened_key_pem(tls, settings, key)?.into(),
+            None => {
+                check_pem(settings, keys::TLS_KEYFILE, key, "PRIVATE KEY")?;
+                PathBuf::from(key).into()
+            }
+        };
+        ssl = ssl.with_client_identity(Some(ClientIdentity::new(PathBuf::from(cert).into(), key)));
     }
     if let Some(name) = &tls.server_name_indication_host {
         if !tls.server_name_indication_enabled {

@@ -165,6 +165,24 @@ fn read_certs(
     Ok(certs)
 }
 
+/// The client key as PEM text, opened with `tls.password`: for a client crate that reads a
+/// key but cannot decrypt one (mysql_async). It stays in memory, never on disk.
+pub(crate) fn opened_key_pem(
+    options: &TlsOptions,
+    settings: &Settings,
+    path: &str,
+) -> Result<Vec<u8>, StartError> {
+    let key = read_key(options, settings, path)?;
+    let label = match &key {
+        PrivateKeyDer::Pkcs1(_) => "RSA PRIVATE KEY",
+        PrivateKeyDer::Sec1(_) => "EC PRIVATE KEY",
+        _ => "PRIVATE KEY",
+    };
+    pkcs8::der::pem::encode_string(label, pkcs8::der::pem::LineEnding::LF, key.secret_der())
+        .map(String::into_bytes)
+        .map_err(|e| settings.error(format!("`{}` {path:?}: {e}", keys::TLS_KEYFILE)))
+}
+
 /// The client key: plain PEM, or encrypted PKCS#8 opened with `tls.password`.
 fn read_key(
     options: &TlsOptions,
@@ -504,44 +522,10 @@ mod tests {
 
     #[test]
     fn an_encrypted_client_key_opens_with_its_password() {
+        let tls = test_support::require(test_support::TLS);
         let dir = std::env::temp_dir().join(format!("op-tls-key-{}", std::process::id()));
-        std::fs::create_dir_all(&dir).unwrap();
-        let (key, cert) = (dir.join("key.pem"), dir.join("cert.pem"));
-        let openssl = |args: &[&str]| {
-            let ok = std::process::Command::new("openssl")
-                .args(args)
-                .status()
-                .unwrap()
-                .success();
-            assert!(ok, "openssl {args:?}");
-        };
+        let (cert, key) = tls.encrypted_client_identity(&dir, "s3cret");
         let k = key.to_str().unwrap();
-        openssl(&[
-            "genpkey",
-            "-algorithm",
-            "EC",
-            "-pkeyopt",
-            "ec_paramgen_curve:P-256",
-            "-aes-256-cbc",
-            "-pass",
-            "pass:s3cret",
-            "-out",
-            k,
-        ]);
-        openssl(&[
-            "req",
-            "-x509",
-            "-key",
-            k,
-            "-passin",
-            "pass:s3cret",
-            "-subj",
-            "/CN=client",
-            "-days",
-            "1",
-            "-out",
-            cert.to_str().unwrap(),
-        ]);
         let with = |password: Option<&str>| {
             let mut v = vec![
                 (keys::TLS_VERIFY_MODE, "none"),
