@@ -956,3 +956,112 @@ fn mongoose_wpool_expansion_cases() {
         );
     }
 }
+
+/// The `outgoing_pools` of MongooseIM's big_tests CI presets (`big_tests/test.config`), with
+/// `{{redis_database_number}}` filled in. Each plans; the mysql preset's `tls.versions` is the
+/// one refusal, a README difference (mysql_async takes no version list).
+#[test]
+fn the_ci_presets_plan() {
+    const REDIS_GD: &str = r#"[outgoing_pools.redis.global_distrib]
+  scope = "global"
+  workers = 10
+  connection.tls.cacertfile = "priv/ssl/cacert.pem"
+  connection.tls.versions = ["tlsv1.2", "tlsv1.3"]
+"#;
+    const REDIS: &str = r#"[outgoing_pools.redis.default]
+  scope = "global"
+  workers = 10
+  strategy = "random_worker"
+  connection.database = 1
+  connection.username = "mongooseim"
+  connection.password = "psswd"
+  connection.tls.cacertfile = "priv/ssl/cacert.pem"
+  connection.tls.versions = ["tlsv1.2", "tlsv1.3"]
+"#;
+    let sql = |driver: &str, extra: &str| {
+        format!(
+            r#"[outgoing_pools.rdbms.default]
+  scope = "global"
+  workers = 5
+  connection.driver = "{driver}"
+  connection.host = "localhost"
+  connection.database = "mongooseim"
+  connection.username = "mongooseim"
+  connection.password = "mongooseim_secret"
+  connection.tls.cacertfile = "priv/ssl/cacert.pem"
+{extra}"#
+        )
+    };
+    let pg_tls = "  connection.tls.required = true\n  connection.tls.server_name_indication.enabled = false\n";
+    let ldap = r#"[outgoing_pools.ldap.default]
+  scope = "global"
+  workers = 5
+  connection.port = 3636
+  connection.root_dn = "cn=admin,dc=esl,dc=com"
+  connection.password = "mongooseim_secret"
+  connection.tls.versions = ["tlsv1.2", "tlsv1.3"]
+  connection.tls.cacertfile = "priv/ssl/cacert.pem"
+  connection.tls.certfile = "priv/ssl/fake_cert.pem"
+  connection.tls.keyfile = "priv/ssl/fake_key.pem"
+[outgoing_pools.ldap.bind]
+  scope = "global"
+  workers = 5
+  connection.port = 3636
+  connection.tls.versions = ["tlsv1.2", "tlsv1.3"]
+  connection.tls.cacertfile = "priv/ssl/cacert.pem"
+  connection.tls.certfile = "priv/ssl/fake_cert.pem"
+  connection.tls.keyfile = "priv/ssl/fake_key.pem"
+"#;
+    let cassandra = r#"[outgoing_pools.cassandra.default]
+  scope = "global"
+  workers = 20
+  connection.servers = [{host = "localhost", port = 9142}]
+  connection.tls.cacertfile = "priv/ssl/cacert.pem"
+[outgoing_pools.elastic.default]
+  scope = "global"
+"#;
+    let presets = [
+        ("internal_mnesia", REDIS_GD.to_owned(), 1),
+        (
+            "pgsql_cets",
+            format!("{REDIS_GD}{}", sql("pgsql", pg_tls)),
+            2,
+        ),
+        (
+            "cockroachdb_cets",
+            format!(
+                "{REDIS_GD}{}",
+                sql(
+                    "cockroachdb",
+                    &format!("  connection.port = 26257\n{pg_tls}")
+                )
+            ),
+            2,
+        ),
+        (
+            "pgsql_redis",
+            format!("{REDIS_GD}{REDIS}{}", sql("pgsql", pg_tls)),
+            3,
+        ),
+        ("ldap_mnesia", format!("{REDIS_GD}{ldap}"), 3),
+        (
+            "elasticsearch_and_cassandra_mnesia",
+            format!("{REDIS_GD}{cassandra}"),
+            3,
+        ),
+    ];
+    for (name, text, pools) in presets {
+        let plan = plan(&toml_ok(&text));
+        assert_eq!(plan.groups.len(), pools, "{name}");
+    }
+    let ldap_plan = plan(&toml_ok(ldap));
+    let ldap_pool = ldap_plan.groups[0].global.as_ref().unwrap();
+    assert_eq!(ldap_pool.get("port"), Some(&Value::Int(3636)));
+    // mysql_cets: the one refusal, at `versions`.
+    let mysql = sql(
+        "mysql",
+        "  connection.tls.versions = [\"tlsv1.2\", \"tlsv1.3\"]\n",
+    );
+    err(&format!("{REDIS_GD}{REDIS}{mysql}"), "tls.versions");
+    plan(&toml_ok(&format!("{REDIS_GD}{REDIS}{}", sql("mysql", ""))));
+}
