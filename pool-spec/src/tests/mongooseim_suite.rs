@@ -1065,3 +1065,136 @@ fn the_ci_presets_plan() {
     err(&format!("{REDIS_GD}{REDIS}{mysql}"), "tls.versions");
     plan(&toml_ok(&format!("{REDIS_GD}{REDIS}{}", sql("mysql", ""))));
 }
+
+/// The examples of MongooseIM's `doc/configuration/outgoing-connections.md`, each in the
+/// smallest fragment that makes it valid. Three of them have typos MongooseIM refuses too
+/// (`driver = "psgql"`, `tls.server_name_indication_protocol`, and redis `username`'s
+/// example, which sets `password`); here they are errors naming the key.
+#[test]
+fn the_docs_examples() {
+    let rdbms =
+        "driver = \"pgsql\"\nhost = \"h\"\ndatabase = \"d\"\nusername = \"u\"\npassword = \"p\"";
+    // (type, where the example goes: pool keys or connection keys, the example, what else the
+    // fragment needs)
+    let examples: &[(&str, bool, &str, &str)] = &[
+        (
+            "http",
+            true,
+            "strategy = \"available_worker\"",
+            "host = \"http://h\"",
+        ),
+        ("http", true, "workers = 100", "host = \"http://h\""),
+        ("redis", true, "call_timeout = 3000", ""),
+        ("redis", true, "max_worker_queue_len = 1000", ""),
+        ("rdbms", false, "keepalive_interval = 30", rdbms),
+        ("rdbms", false, "query_timeout = 5000", rdbms),
+        ("rdbms", false, "max_start_interval = 30", rdbms),
+        ("rdbms", false, "port = 5343", rdbms),
+        ("rdbms", false, "tls.required = true", rdbms),
+        ("http", false, "host = \"https://server.com:879\"", ""),
+        (
+            "http",
+            false,
+            "path_prefix = \"/api/auth/\"",
+            "host = \"http://h\"",
+        ),
+        ("redis", false, "host = \"redis.local\"", ""),
+        ("redis", false, "port = 9876", ""),
+        ("redis", false, "database = 2", ""),
+        ("redis", false, "password = \"topsecret\"", ""),
+        (
+            "cassandra",
+            false,
+            "servers = [{host = \"host_one\", port = 9042}, {host = \"host_two\", port = 9042}]",
+            "",
+        ),
+        (
+            "cassandra",
+            false,
+            "keyspace = \"big_mongooseim_database\"",
+            "",
+        ),
+        (
+            "cassandra",
+            false,
+            "auth.plain.username = \"auser\"",
+            "auth.plain.password = \"somesecretpassword\"",
+        ),
+        ("elastic", false, "host = \"otherhost\"", ""),
+        ("elastic", false, "port = 9211", ""),
+        ("rabbit", false, "host = \"anotherhost\"", ""),
+        ("rabbit", false, "port = 4561", ""),
+        ("rabbit", false, "username = \"corpop\"", ""),
+        ("rabbit", false, "password = \"guest\"", ""),
+        ("rabbit", false, "virtual_host = \"host_example\"", ""),
+        ("rabbit", false, "confirms_enabled = false", ""),
+        ("rabbit", false, "reconnect.attempts = 5", ""),
+        ("rabbit", false, "reconnect.delay = 5000", ""),
+        ("ldap", false, "servers = [\"ldap_one\", \"ldap_two\"]", ""),
+        ("ldap", false, "port = 800", ""),
+        (
+            "ldap",
+            false,
+            "root_dn = \"cn=admin,dc=example,dc=com\"",
+            "",
+        ),
+        ("ldap", false, "password = \"topsecret\"", ""),
+        ("ldap", false, "connect_interval = 20000", ""),
+        ("redis", false, "tls.verify_mode = \"none\"", ""),
+        (
+            "redis",
+            false,
+            "tls.certfile = \"cert.pem\"",
+            "tls.keyfile = \"key.pem\"",
+        ),
+        ("redis", false, "tls.cacertfile = \"ca.pem\"", ""),
+        ("redis", false, "tls.password = \"secret\"", ""),
+        (
+            "redis",
+            false,
+            "tls.ciphers = \"ECDHE-RSA-AES256-GCM-SHA384:ECDHE-ECDSA-AES256-GCM-SHA384\"",
+            "",
+        ),
+        (
+            "redis",
+            false,
+            "tls.versions = [\"tlsv1.2\", \"tlsv1.3\"]",
+            "",
+        ),
+        (
+            "redis",
+            false,
+            "tls.server_name_indication.enabled = false",
+            "",
+        ),
+        (
+            "redis",
+            false,
+            "tls.server_name_indication.host = \"domain.com\"",
+            "",
+        ),
+    ];
+    for &(ty, pool_key, example, extra) in examples {
+        let text = match pool_key {
+            true => format!("{}{}", pool(ty, example), conn(ty, extra)),
+            false => conn(ty, &format!("{extra}\n{example}")),
+        };
+        planned(&text);
+    }
+    let per_host = plan(&toml_ok(&format!(
+        "[general]\nhosts = [\"a.com\"]\n{}",
+        pool("redis", "scope = \"host_type\"")
+    )));
+    assert!(per_host.groups[0].is_per_host());
+    // The typos.
+    err(&conn("rdbms", "driver = \"psgql\""), "psgql");
+    err(
+        &conn("redis", "tls.server_name_indication_protocol = \"https\""),
+        "server_name_indication_protocol",
+    );
+    cfg(
+        &conn("redis", "password = \"alice\""),
+        "password",
+        s("alice"),
+    );
+}
