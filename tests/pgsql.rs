@@ -7,6 +7,7 @@ use std::time::{Duration, Instant};
 
 use outgoing_pools::connectors::Pgsql;
 use outgoing_pools::connectors::pgsql::tokio_postgres;
+use outgoing_pools::settings::keys as key;
 use outgoing_pools::{BestWorker, Pool, StartError, outgoing_pools};
 use test_support::{PG, PG_TLS, TLS, kit, lock_shared, require};
 
@@ -80,11 +81,11 @@ const POOL: &str = "rdbms.global.default";
 fn seed_on_test_server(ca: &std::path::Path) -> seed::PoolsBuilder {
     let pg = require(PG_TLS);
     seed::Pools::builder()
-        .set(POOL, "port", pg.port.to_string())
-        .set(POOL, "database", pg.db)
-        .set(POOL, "username", pg.user)
-        .set(POOL, "password", pg.password)
-        .set(POOL, "tls.cacertfile", ca.display().to_string())
+        .set(POOL, key::PORT, pg.port.to_string())
+        .set(POOL, key::DATABASE, pg.db)
+        .set(POOL, key::USERNAME, pg.user)
+        .set(POOL, key::PASSWORD, pg.password)
+        .set(POOL, key::TLS_CACERTFILE, ca.display().to_string())
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -156,7 +157,7 @@ async fn a_declared_tls_section_tries_tls() {
     let certs = require(TLS);
     let _shared = lock_shared(PG_TLS);
     let pools = prefer::Pools::builder()
-        .set(POOL, "tls.cacertfile", certs.ca.display().to_string())
+        .set(POOL, key::TLS_CACERTFILE, certs.ca.display().to_string())
         .start()
         .await
         .unwrap();
@@ -206,7 +207,7 @@ async fn a_wrong_password_stops_the_start_at_once_naming_the_cause() {
     let _shared = lock_shared(PG_TLS);
     let started = Instant::now();
     let Err(err) = seed_on_test_server(&certs.ca)
-        .set(POOL, "password", "wrong")
+        .set(POOL, key::PASSWORD, "wrong")
         .start()
         .await
     else {
@@ -232,7 +233,7 @@ async fn a_wrong_password_stops_the_start_at_once_naming_the_cause() {
 async fn a_zero_query_timeout_sets_no_statement_timeout() {
     require(PG);
     let pools = plain::Pools::builder()
-        .set(POOL, "query_timeout", "0")
+        .set(POOL, key::QUERY_TIMEOUT, "0")
         .start()
         .await
         .unwrap();
@@ -248,7 +249,7 @@ async fn revocation_lists_are_checked() {
     let certs = require(TLS);
     let _shared = lock_shared(PG_TLS);
     let crl = |path: &std::path::Path| {
-        seed_on_test_server(&certs.ca).set(POOL, "tls.crl_files", path.display().to_string())
+        seed_on_test_server(&certs.ca).set(POOL, key::TLS_CRL_FILES, path.display().to_string())
     };
     let Err(err) = crl(&certs.crl_revoked).start().await else {
         panic!("started although the CRL revokes the server's certificate");
@@ -281,12 +282,12 @@ async fn disconnect_on_failure_false_logs_and_goes_on() {
         seed_on_test_server(&certs.wrong_ca),
         seed_on_test_server(&certs.ca).set(
             POOL,
-            "tls.crl_files",
+            key::TLS_CRL_FILES,
             certs.crl_revoked.display().to_string(),
         ),
     ] {
         let pools = builder
-            .set(POOL, "tls.disconnect_on_failure", "false")
+            .set(POOL, key::TLS_DISCONNECT_ON_FAILURE, "false")
             .start()
             .await
             .unwrap();
@@ -323,7 +324,7 @@ async fn a_cockroachdb_pool_runs_on_the_pgsql_connector() {
         "CockroachDB's port by default: {plan}"
     );
     let pools = cockroach::Pools::builder()
-        .set(POOL, "port", pg.port.to_string())
+        .set(POOL, key::PORT, pg.port.to_string())
         .start()
         .await
         .unwrap();

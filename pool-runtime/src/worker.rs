@@ -197,10 +197,9 @@ pub(crate) async fn reconnect<C: Connector>(weak: Weak<Inner<C>>, mut owned: Own
                 tracing::info!(pool = %inner.name, worker = i, attempt, "reconnected");
                 return;
             }
+            // Closed while connecting: the worker is retired.
             Ok(_) => {
-                if let Some(owned) = retire_if_closed(&inner, owned) {
-                    inner.slots.retire(&inner.core, owned);
-                }
+                let _ = retire_if_closed(&inner, owned);
                 return;
             }
             Err(e) => {

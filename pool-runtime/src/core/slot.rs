@@ -249,11 +249,7 @@ impl<T> Slots<T> {
                 Ok(owned) => return owned,
                 Err(claim) => claim,
             };
-            let slot = self.slot_of(&claim);
-            let drained = slot.drained.notified();
-            if slot.users.load(Ordering::Acquire) & !EXCLUSIVE != 0 {
-                drained.await;
-            }
+            self.drained(&claim).await;
         }
     }
 
