@@ -33,8 +33,8 @@ pub mod __private {
         Cassandra, Elastic, Http, Ldap, Mysql, Odbc, Pgsql, Rabbit, Redis, Riak,
     };
     pub use pool_runtime::declared::{
-        FromSettings, Overrides, Plan, PoolSpec, SettingSpec, Source, StatusTable, UnknownHost,
-        start_pool,
+        AnyPool, FromSettings, Overrides, Plan, PoolSpec, Prepare, SettingSpec, Source,
+        StatusTable, UnknownHost, prepare, shutdown_all, start_all,
     };
     pub use pool_runtime::settings::{Driver, PoolType, Settings};
     pub use pool_runtime::{__connector_mysql, __connector_odbc, __connector_pgsql};

@@ -146,6 +146,11 @@ impl<C: Connector, S: Strategy> PoolBuilder<C, S> {
         self
     }
 
+    /// How many workers the pool will have (what its start connects at once).
+    pub(crate) fn planned_workers(&self) -> usize {
+        self.config.workers
+    }
+
     /// `workers`: how many workers (connections). Default 10.
     pub fn workers(mut self, workers: usize) -> Self {
         self.config.workers = workers;

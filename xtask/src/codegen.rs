@@ -5,7 +5,9 @@
 //!
 //! - `pool-runtime/src/settings/generated.rs`: one settings struct per connector, `TlsOptions`,
 //!   `PoolOptions`, the enums of enum-valued keys, and every key's name as a constant;
-//! - `docs/options.md`: the reference of every pool type's keys.
+//! - `docs/options.md`: the reference of every pool type's keys;
+//! - `tests/scale/pools_400.rs`: the 400-pool declaration of `cargo xtask bench build`, which
+//!   `tests/start.rs` compiles and starts, so what it costs cannot regress unseen.
 
 use std::collections::BTreeSet;
 use std::fmt::Write as _;
@@ -56,6 +58,13 @@ pub fn files() -> Vec<(PathBuf, String)> {
             reformat(&settings_rs()),
         ),
         (root.join("docs/options.md"), options_md()),
+        (
+            root.join("tests/scale/pools_400.rs"),
+            format!(
+                "// {HEADER}: the 400-pool declaration of `cargo xtask bench build`.\n{}",
+                crate::bench::build::declaration(400, "Pools400")
+            ),
+        ),
     ]
 }
 

@@ -20,13 +20,23 @@ pub(super) fn generate(cx: &Cx<'_>) -> TokenStream {
         (TokenStream::new(), u.clone(), u)
     } else {
         let pools = &cx.model.pools;
-        let fields: Vec<_> = pools.iter().map(|pool| &pool.field).collect();
+        let count = pools.len();
+        let fields = pools.iter().map(|pool| &pool.field);
         let indices = 0..pools.len();
-        let connectors = pools.iter().map(|pool| cx.connector(pool.ty));
-        let strategies = pools.iter().map(|pool| {
+        // One function pointer per pool: its `Pool<C, S>` is named here and nowhere else in
+        // `start`, so the body stays one await and one line per pool (see
+        // `pool_runtime::declared::start_all`).
+        let prepare = pools.iter().map(|pool| {
+            let c = cx.connector(pool.ty);
             let s = quote::format_ident!("{}", pool.ty.strategy.type_name());
-            quote!(#p::#s)
+            quote!(#p::prepare::<#c, #p::#s>)
         });
+        let start_all = quote!(#p::start_all(__specs, &self.__overrides, &__PREPARE).await?);
+        let started = if pools.is_empty() {
+            quote!(#start_all;)
+        } else {
+            quote!(let mut __started = #start_all;)
+        };
         (
             quote!(__overrides: #p::Overrides,),
             quote! {
@@ -34,16 +44,11 @@ pub(super) fn generate(cx: &Cx<'_>) -> TokenStream {
                 self
             },
             quote! {
+                static __PREPARE: [#p::Prepare; #count] = [#(#prepare),*];
                 let __specs = #name::__specs();
                 self.__overrides.check(__specs)?;
-                #(
-                    let #fields = #p::start_pool::<#connectors, #strategies>(
-                        &__specs[#indices],
-                        &self.__overrides,
-                    )
-                    .await?;
-                )*
-                #p::core::result::Result::Ok(#name { #(#fields),* })
+                #started
+                #p::core::result::Result::Ok(#name { #(#fields: __started.take(#indices)),* })
             },
         )
     };
@@ -76,13 +81,16 @@ pub(super) fn generate(cx: &Cx<'_>) -> TokenStream {
                 #set
             }
 
-            /// Starts every declared pool, one after the other.
+            /// Starts every declared pool: every value is read and checked first, then the
+            /// pools connect concurrently, at most `CONNECTING_AT_ONCE` (64) connections
+            /// being opened at a time (`pool_runtime::declared::start_all`).
             ///
             /// # Errors
             ///
-            /// An override naming an unknown pool or key, or the first pool that cannot start
-            /// (a missing environment variable, a bad value, a connector that is not available,
-            /// no worker connecting); the pools started before it are dropped.
+            /// An override naming an unknown pool or key; the first pool, in declaration
+            /// order, with a missing environment variable, a bad value or a connector that is
+            /// not available, before anything connects; else the first pool that cannot start
+            /// (no worker connecting), once the pools already started are shut down.
             pub async fn start(self) -> #start_result {
                 #start
             }

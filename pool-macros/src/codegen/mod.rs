@@ -214,11 +214,7 @@ fn pools_impl(cx: &Cx<'_>) -> TokenStream {
     } else {
         let count = model.pools.len();
         let specs = model.pools.iter().map(|pool| spec::pool_spec(cx, pool));
-        let statuses = model.pools.iter().map(|pool| {
-            let field = &pool.field;
-            let pool_name = &pool.name;
-            quote!((#pool_name, self.#field.status()))
-        });
+        let fields = model.pools.iter().map(|pool| &pool.field);
         (
             quote!(Self::builder().start().await),
             quote!(#builder { __overrides: #p::core::default::Default::default() }),
@@ -229,10 +225,15 @@ fn pools_impl(cx: &Cx<'_>) -> TokenStream {
                     static __SPECS: [#p::PoolSpec; #count] = [#(#specs),*];
                     &__SPECS
                 }
+
+                /// Every pool, in field order, for what is done to all of them at once.
+                fn __all(&self) -> [&dyn #p::AnyPool; #count] {
+                    [#(&self.#fields),*]
+                }
             },
-            quote!(#p::StatusTable(#p::std::vec![#(#statuses),*])),
+            quote!(#p::StatusTable::of(Self::__specs(), &self.__all())),
             quote!(self.shutdown_within(#p::core::time::Duration::from_millis(#grace)).await),
-            shutdown_all(cx),
+            quote!(#p::shutdown_all(&self.__all(), grace).await;),
         )
     };
 
@@ -244,13 +245,16 @@ fn pools_impl(cx: &Cx<'_>) -> TokenStream {
         #allows
         impl #name {
             /// Starts every declared pool, reading `env(...)` values and the
-            /// `OUTGOING_POOLS__<TYPE>__<HOST>__<TAG>__<KEY>` overrides now.
+            /// `OUTGOING_POOLS__<TYPE>__<HOST>__<TAG>__<KEY>` overrides now: every value is
+            /// checked first, then the pools connect concurrently, at most 64 connections
+            /// being opened at a time.
             ///
             /// # Errors
             ///
-            /// The first pool that cannot start (a missing environment variable, a bad value,
-            /// a connector that is not available, no worker connecting); the pools started
-            /// before it are dropped.
+            /// The first pool, in declaration order, with a missing environment variable, a
+            /// bad value or a connector that is not available, before anything connects; else
+            /// the first pool that cannot start (no worker connecting), once the pools already
+            /// started are shut down.
             pub async fn start() -> #start_result {
                 #start
             }
@@ -291,40 +295,6 @@ fn pools_impl(cx: &Cx<'_>) -> TokenStream {
 
             #accessors
         }
-    }
-}
-
-/// Shuts every pool down concurrently (one shared grace period), polling the futures by hand
-/// so no executor helper is needed.
-fn shutdown_all(cx: &Cx<'_>) -> TokenStream {
-    let p = &cx.p;
-    let pools = &cx.model.pools;
-    if pools.is_empty() {
-        return quote!(let _ = grace;);
-    }
-    let futures: Vec<Ident> = (0..pools.len())
-        .map(|i| format_ident!("__shutdown_{}", i))
-        .collect();
-    let done: Vec<Ident> = (0..pools.len())
-        .map(|i| format_ident!("__done_{}", i))
-        .collect();
-    let fields = pools.iter().map(|pool| &pool.field);
-    quote! {
-        #(let mut #futures = #p::core::pin::pin!(self.#fields.shutdown(grace));)*
-        #(let mut #done = false;)*
-        #p::core::future::poll_fn(|__cx| {
-            #(
-                if !#done {
-                    #done = #p::core::future::Future::poll(#futures.as_mut(), __cx).is_ready();
-                }
-            )*
-            if #(#done)&&* {
-                #p::core::task::Poll::Ready(())
-            } else {
-                #p::core::task::Poll::Pending
-            }
-        })
-        .await;
     }
 }
 

@@ -22,7 +22,8 @@
 //! 2. **Feature lines**: a feature named after the type in `pool-runtime/Cargo.toml` (pulling
 //!    in only its client crate, with rustls on ring) and the facade's `Cargo.toml`; a
 //!    `feature_gate!` line here and the placeholder's `missing_connector!` for the build
-//!    without it.
+//!    without it. The type keeps the placeholder's name, which `declared::BUILT_IN` lists
+//!    so debug builds of applications link its `Pool<C, S>`s instead of compiling them.
 //! 3. **The module** (`connectors/<type>.rs`, a folder once it grows): the `bb8`
 //!    `ManageConnection` (`connect`, `is_valid` for the idle check, a cheap synchronous
 //!    `has_broken` so no dead connection is lent), `FromSettings` reading

@@ -167,6 +167,7 @@ fn read_certs(
 
 /// The client key as PEM text, opened with `tls.password`: for a client crate that reads a
 /// key but cannot decrypt one (mysql_async). It stays in memory, never on disk.
+#[cfg(feature = "mysql")]
 pub(crate) fn opened_key_pem(
     options: &TlsOptions,
     settings: &Settings,

@@ -13,6 +13,14 @@ use crate::settings::{PoolOptions, Settings, keys};
 use crate::strategy::Strategy;
 use crate::{Pool, PoolBuilder};
 
+mod start;
+
+#[doc(hidden)]
+pub use start::BUILT_IN;
+pub use start::{
+    AnyPool, CONNECTING_AT_ONCE, Prepare, Prepared, Started, prepare, shutdown_all, start_all,
+};
+
 /// Why the pools of a declaration could not start. Every variant names the pool; `Debug`
 /// prints the whole cause on one line (so `fn main() -> Result<(), Box<dyn Error>>` shows it).
 #[non_exhaustive]
@@ -449,11 +457,31 @@ fn unknown_variable(
 
 /// Starts one declared pool: resolves its settings, builds its connector and the pool.
 /// `connection` keys that are pool behaviours in this runtime (`keepalive_interval`,
-/// `max_start_interval`) configure the pool, whatever the type.
+/// `max_start_interval`) configure the pool, whatever the type. A declaration starts all its
+/// pools together with [`start_all`].
+///
+/// # Errors
+///
+/// A setting that is missing or wrong ([`StartError::MissingEnv`], [`StartError::InvalidValue`],
+/// …), or [`StartError::Pool`] when the pool cannot start (no worker connecting).
 pub async fn start_pool<C, S>(
     spec: &PoolSpec,
     overrides: &Overrides,
 ) -> Result<Pool<C, S>, StartError>
+where
+    C: FromSettings,
+    S: Strategy,
+{
+    let builder = pool_builder::<C, S>(spec, overrides)?;
+    builder.build().await.map_err(|e| start_failed(spec, e))
+}
+
+/// The builder of one declared pool, every setting resolved and checked: all that can fail
+/// before a connection is opened.
+fn pool_builder<C, S>(
+    spec: &PoolSpec,
+    overrides: &Overrides,
+) -> Result<PoolBuilder<C, S>, StartError>
 where
     C: FromSettings,
     S: Strategy,
@@ -483,10 +511,14 @@ where
     if let Some(cap) = settings.opt(keys::MAX_START_INTERVAL)? {
         b = b.max_start_interval(cap);
     }
-    C::tune(b).build().await.map_err(|e| StartError::Pool {
+    Ok(C::tune(b))
+}
+
+fn start_failed<E: std::error::Error + Send + Sync + 'static>(spec: &PoolSpec, e: E) -> StartError {
+    StartError::Pool {
         pool: PoolName::from(spec.name),
         source: Box::new(e),
-    })
+    }
 }
 
 /// The expanded pools of a declaration, without starting anything (`Pools::plan()`).
@@ -525,6 +557,18 @@ impl fmt::Display for Plan {
 pub struct StatusTable(pub Vec<(&'static str, crate::PoolStatus)>);
 
 impl StatusTable {
+    /// The status of each of `pools`, named by the spec at the same index (what the generated
+    /// `status()` reports).
+    pub fn of(specs: &[PoolSpec], pools: &[&dyn AnyPool]) -> Self {
+        StatusTable(
+            specs
+                .iter()
+                .zip(pools)
+                .map(|(spec, pool)| (spec.name, pool.status()))
+                .collect(),
+        )
+    }
+
     /// The status of the pool named `name`.
     pub fn get(&self, name: &str) -> Option<&crate::PoolStatus> {
         self.0.iter().find(|(n, _)| *n == name).map(|(_, s)| s)

@@ -1,5 +1,8 @@
-//! `cargo xtask bench [pools|pgsql|all] [--] [flags]`: run the pool benchmarks and show their
-//! summary (default `all`).
+//! `cargo xtask bench [pools|pgsql|all|build] [--] [flags]`: run the pool benchmarks and show
+//! their summary (default `all`: `pools` then `pgsql`).
+//!
+//! `build` times what a declaration of 1 to 400 pools costs its crate's build, debug and
+//! release, and writes the table to the README (see [`build`]; it takes `--repeat N`).
 //!
 //! `pools` runs `cargo bench -p pool-runtime --bench pools -- <flags>` (the `pools` bench target
 //! of `pool-runtime/benches/pools.rs`): our pool (`best_worker` with the default options, and `available_worker`) beside bb8, deadpool and
@@ -33,19 +36,24 @@
 //!
 //! e.g. `cargo xtask bench -- --quick --only latency,alloc`.
 
-use std::path::PathBuf;
+pub mod build;
+
+use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::SystemTime;
 
 pub fn run(args: &[String]) -> Result<(), String> {
     let (which, args) = match args.first().map(String::as_str) {
-        Some(w @ ("pools" | "pgsql" | "all")) => (w, &args[1..]),
+        Some(w @ ("pools" | "pgsql" | "all" | "build")) => (w, &args[1..]),
         _ => ("all", args),
     };
     let flags: &[String] = match args.first().map(String::as_str) {
         Some("--") => &args[1..],
         _ => args,
     };
+    if which == "build" {
+        return build::run(flags);
+    }
     if which != "pgsql" {
         run_pools(flags)?;
     }
@@ -91,12 +99,7 @@ fn run_pools(flags: &[String]) -> Result<(), String> {
     // We tell the bench where to write (so we know where to read), as an absolute path: the
     // bench runs in `pool-runtime/`, while a relative `--out` means the workspace root here.
     let (out, flags) = take_out(flags);
-    let out = root.join(out.unwrap_or_else(|| {
-        let target = std::env::var_os("CARGO_TARGET_DIR")
-            .map(|d| root.join(d)) // an absolute path replaces `root`
-            .unwrap_or_else(|| root.join("target"));
-        target.join("bench")
-    }));
+    let out = out.map_or_else(|| out_dir(&root), |dir| root.join(dir));
     let md = out.join("pools.md");
 
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
@@ -130,6 +133,14 @@ fn run_pools(flags: &[String]) -> Result<(), String> {
         println!("  {line}");
     }
     Ok(())
+}
+
+/// `<target>/bench`: `CARGO_TARGET_DIR` if set, else `target/`.
+fn out_dir(root: &Path) -> PathBuf {
+    let target = std::env::var_os("CARGO_TARGET_DIR")
+        .map(|d| root.join(d)) // an absolute path replaces `root`
+        .unwrap_or_else(|| root.join("target"));
+    target.join("bench")
 }
 
 /// Splits off `--out DIR` / `--out=DIR`: the directory, and the other flags.
