@@ -12,7 +12,6 @@
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
-use outgoing_pools::connectors::pgsql::tokio_postgres;
 use outgoing_pools::outgoing_pools;
 
 /// The application's pools: one `rdbms` pool of 4 PostgreSQL connections. Every value can
@@ -69,10 +68,11 @@ async fn run(pools: &Pools) -> Result<(), Box<dyn std::error::Error>> {
         .await??;
     println!("\nquery: {version}");
 
-    // A transaction: `get()` lends the worker's `tokio_postgres::Client` alone until dropped.
+    // A transaction: `get()` lends the worker's connection alone until dropped. It is a
+    // `PgClient`: the `tokio_postgres::Client` (it derefs to one) with a statement cache, so
+    // query text runs as a statement prepared once per connection, in transactions too.
     let mut conn = db.get().await?;
-    let client: &mut tokio_postgres::Client = &mut conn;
-    let tx = client.transaction().await?;
+    let tx = conn.transaction().await?;
     tx.batch_execute("CREATE TEMP TABLE greetings (word text)")
         .await?;
     for word in ["hello", "bonjour", "hola"] {

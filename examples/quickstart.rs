@@ -69,8 +69,9 @@ async fn database() -> Result<(), Box<dyn Error>> {
         }
     };
     let pg = pools.rdbms();
-    // Exclusive use: the worker's `tokio_postgres::Client` is ours until the call ends, so a
-    // transaction is safe.
+    // Exclusive use: the worker's connection (a `PgClient`, which derefs to
+    // `tokio_postgres::Client` and caches prepared statements) is ours until the call ends, so
+    // a transaction is safe.
     let version: String = pg
         .call(async |client| {
             let tx = client.transaction().await?;

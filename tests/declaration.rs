@@ -274,6 +274,7 @@ fn design_example_plan() {
             "query_timeout",
             "keepalive_interval",
             "max_start_interval",
+            "statement_cache",
             "tls.verify_mode",
             "tls.cacertfile",
             "tls.disconnect_on_failure",

@@ -863,3 +863,234 @@ fn bad_settings_are_clear_start_errors() {
     .unwrap_err();
     assert_eq!(missing, "pool `p`: `database` is required and has no value");
 }
+
+// ---- the statement cache --------------------------------------------------------------------
+
+/// The statements the server holds for the connection running this (protocol-level
+/// prepared statements included), not counting this query's own (run uncached, on the
+/// native client).
+async fn server_statements(c: &tokio_postgres::Client) -> i64 {
+    c.query_one(
+        "SELECT count(*) FROM pg_prepared_statements WHERE statement NOT LIKE '%pg_prepared_statements%'",
+        &[],
+    )
+    .await
+    .unwrap()
+    .get(0)
+}
+
+/// A statement's identity (its name on the server, which tokio-postgres shows only in `Debug`).
+fn id(st: &tokio_postgres::Statement) -> String {
+    format!("{st:?}")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn query_text_is_prepared_once_per_connection() {
+    let pg = require(PG);
+    let pool = pool("pg.cache", pgsql("pg.cache", &pg, vec![]), 1).await;
+    for i in 0..5 {
+        let n: i32 = pool
+            .call(async |c| {
+                c.query_one("SELECT $1::int + 1", &[&i])
+                    .await
+                    .unwrap()
+                    .get(0)
+            })
+            .await
+            .unwrap();
+        assert_eq!(n, i + 1);
+    }
+    let conn = pool.get().await.unwrap();
+    assert_eq!(conn.cached_statements(), 1);
+    assert_eq!(
+        server_statements(&conn).await,
+        1,
+        "one statement on the server for five calls"
+    );
+    // `prepare_cached` finds the same statement, and a `Statement` runs as given.
+    let a = conn.prepare_cached("SELECT $1::int + 1").await.unwrap();
+    let b = conn.prepare_cached("SELECT $1::int + 1").await.unwrap();
+    assert_eq!(id(&a), id(&b));
+    assert_eq!(conn.query_one(&a, &[&1]).await.unwrap().get::<_, i32>(0), 2);
+    let typed = conn
+        .prepare_typed_cached("SELECT $1 + 1", &[tokio_postgres::types::Type::INT8])
+        .await
+        .unwrap();
+    assert_eq!(
+        conn.query_one(&typed, &[&1i64])
+            .await
+            .unwrap()
+            .get::<_, i64>(0),
+        2
+    );
+    assert_eq!(conn.cached_statements(), 2);
+    // Transactions use the cache too.
+    drop(conn);
+    let mut conn = pool.get().await.unwrap();
+    let tx = conn.transaction().await.unwrap();
+    let n: i32 = tx
+        .query_one("SELECT $1::int + 1", &[&9])
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(n, 10);
+    tx.execute("CREATE TEMP TABLE cached_tx (n int)", &[])
+        .await
+        .unwrap();
+    tx.commit().await.unwrap();
+    assert_eq!(conn.cached_statements(), 3);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_cache_is_bounded_and_evicts_the_least_recently_used() {
+    let pg = require(PG);
+    let small = pgsql("pg.cache.small", &pg, vec![(keys::STATEMENT_CACHE, s(2))]);
+    let small = pool("pg.cache.small", small, 1).await;
+    let conn = small.get().await.unwrap();
+    let a = conn.prepare_cached("SELECT 'a'").await.unwrap();
+    let b = conn.prepare_cached("SELECT 'b'").await.unwrap();
+    conn.prepare_cached("SELECT 'a'").await.unwrap(); // b is now the least recently used
+    conn.prepare_cached("SELECT 'c'").await.unwrap();
+    assert_eq!(conn.cached_statements(), 2);
+    assert_eq!(
+        id(&conn.prepare_cached("SELECT 'a'").await.unwrap()),
+        id(&a)
+    );
+    assert_ne!(
+        id(&conn.prepare_cached("SELECT 'b'").await.unwrap()),
+        id(&b)
+    );
+    drop((a, b));
+    // Evicted statements are closed on the server: only the cached ones remain.
+    assert_eq!(server_statements(&conn).await, 2);
+    conn.clear_statement_cache();
+    conn.prepare_cached("SELECT 'a'").await.unwrap();
+    assert_eq!(server_statements(&conn).await, 1);
+    drop(conn);
+
+    let none = pgsql("pg.cache.none", &pg, vec![(keys::STATEMENT_CACHE, s(0))]);
+    let none = pool("pg.cache.none", none, 1).await;
+    let conn = none.get().await.unwrap();
+    let one: i32 = conn.query_one("SELECT 1", &[]).await.unwrap().get(0);
+    assert_eq!(one, 1);
+    assert_eq!(conn.cached_statements(), 0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_replaced_connection_starts_with_an_empty_cache() {
+    let pg = require(PG);
+    let admin = admin(&pg).await;
+    let pool = pool(
+        "pg.cache.replaced",
+        pgsql("pg.cache.replaced", &pg, vec![]),
+        1,
+    )
+    .await;
+    let pid = backend_pid(&pool).await;
+    assert_eq!(pool.get().await.unwrap().cached_statements(), 1);
+    admin
+        .execute("SELECT pg_terminate_backend($1)", &[&pid])
+        .await
+        .unwrap();
+    gone(&admin, pid, Duration::from_secs(5)).await;
+    let started = Instant::now();
+    loop {
+        // The dead connection is not lent; the worker reconnects.
+        if let Ok(conn) = pool.get().await {
+            assert_eq!(
+                conn.cached_statements(),
+                0,
+                "the new connection has a fresh cache"
+            );
+            let new: i32 = conn
+                .query_one("SELECT pg_backend_pid()", &[])
+                .await
+                .unwrap()
+                .get(0);
+            assert_ne!(new, pid);
+            break;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(5),
+            "no new connection"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn shared_callers_share_one_cache() {
+    let pg = require(PG);
+    let pool = Arc::new(pool("pg.cache.shared", pgsql("pg.cache.shared", &pg, vec![]), 1).await);
+    let mut calls = Vec::new();
+    for i in 0..200i32 {
+        let pool = pool.clone();
+        calls.push(tokio::spawn(async move {
+            let text = format!("SELECT $1::int + {}", i % 4);
+            let n: i32 = pool
+                .call_shared(async |c| c.query_one(&text, &[&i]).await.map(|r| r.get(0)))
+                .await
+                .unwrap()
+                .unwrap();
+            assert_eq!(n, i + i % 4, "every reply matches its request");
+        }));
+    }
+    for call in calls {
+        call.await.unwrap();
+    }
+    let conn = pool.get().await.unwrap();
+    assert_eq!(conn.cached_statements(), 4);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn stale_statements_are_prepared_again() {
+    let pg = require(PG);
+    let pool = pool("pg.cache.stale", pgsql("pg.cache.stale", &pg, vec![]), 1).await;
+    let conn = pool.get().await.unwrap();
+    let one = async || {
+        conn.query_one("SELECT 1::int", &[])
+            .await
+            .map(|r| r.get::<_, i32>(0))
+    };
+    assert_eq!(one().await.unwrap(), 1);
+    // DISCARD ALL deallocates every prepared statement of the session.
+    conn.batch_execute("DISCARD ALL").await.unwrap();
+    assert_eq!(
+        one().await.unwrap(),
+        1,
+        "a deallocated statement is prepared again"
+    );
+    assert_eq!(conn.cached_statements(), 1);
+
+    // A schema change that alters a cached query's result.
+    conn.batch_execute("CREATE TEMP TABLE plan_change (a int); INSERT INTO plan_change VALUES (1)")
+        .await
+        .unwrap();
+    let select = "SELECT * FROM plan_change";
+    assert_eq!(conn.query_one(select, &[]).await.unwrap().len(), 1);
+    conn.batch_execute("ALTER TABLE plan_change ADD COLUMN b int")
+        .await
+        .unwrap();
+    let row = conn.query_one(select, &[]).await.unwrap();
+    assert_eq!(
+        row.len(),
+        2,
+        "the statement was prepared again for the new columns"
+    );
+
+    // Inside a transaction the server has aborted it: the error is the caller's, and the
+    // next use outside it prepares afresh.
+    drop(conn);
+    let mut conn = pool.get().await.unwrap();
+    conn.batch_execute("ALTER TABLE plan_change ADD COLUMN c int")
+        .await
+        .unwrap();
+    let tx = conn.transaction().await.unwrap();
+    let err = tx.query_one(select, &[]).await.unwrap_err();
+    assert_eq!(
+        err.code(),
+        Some(&tokio_postgres::error::SqlState::FEATURE_NOT_SUPPORTED)
+    );
+    tx.rollback().await.unwrap();
+    assert_eq!(conn.query_one(select, &[]).await.unwrap().len(), 3);
+}

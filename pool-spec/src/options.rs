@@ -618,6 +618,12 @@ pub static OPTIONS: &[OptionDesc] = &[
         .range(POSITIVE)
         .secs()
         .doc("cap of the reconnection backoff"),
+    // Beyond MongooseIM: what sqlx does by default and deadpool-postgres' `prepare_cached`.
+    OptionDesc::new(C, "statement_cache", Kind::Int, &[Rdbms])
+        .connectors(&[K::Pgsql])
+        .default(Const::Int(100))
+        .range(NON_NEGATIVE)
+        .doc("prepared statements kept per connection, least recently used evicted first; 0: none"),
     // ---- redis
     OptionDesc::new(C, names::HOST_KEY, Kind::Str, &[Redis])
         .non_empty()

@@ -51,6 +51,8 @@ pub mod keys {
     pub const KEEPALIVE_INTERVAL: &str = "keepalive_interval";
     /// `max_start_interval`.
     pub const MAX_START_INTERVAL: &str = "max_start_interval";
+    /// `statement_cache`.
+    pub const STATEMENT_CACHE: &str = "statement_cache";
     /// `path_prefix`.
     pub const PATH_PREFIX: &str = "path_prefix";
     /// `request_timeout`.
@@ -124,6 +126,8 @@ pub mod defaults {
     pub const QUERY_TIMEOUT: Duration = Duration::from_millis(5000);
     /// `max_start_interval`.
     pub const MAX_START_INTERVAL: Duration = Duration::from_secs(30);
+    /// `statement_cache`.
+    pub const STATEMENT_CACHE: u32 = 100;
     /// `path_prefix`.
     pub const PATH_PREFIX: &str = "/";
     /// `request_timeout`.
@@ -505,6 +509,8 @@ pub struct PgsqlSettings {
     pub keepalive_interval: Option<Duration>,
     /// `max_start_interval`: cap of the reconnection backoff (declared in s).
     pub max_start_interval: Duration,
+    /// `statement_cache`: prepared statements kept per connection, least recently used evicted first; 0: none.
+    pub statement_cache: u32,
     /// The `tls` section; `None` without one.
     pub tls: Option<TlsOptions>,
 }
@@ -525,6 +531,7 @@ impl PgsqlSettings {
             query_timeout: s.req(keys::QUERY_TIMEOUT)?,
             keepalive_interval: s.opt(keys::KEEPALIVE_INTERVAL)?,
             max_start_interval: s.req(keys::MAX_START_INTERVAL)?,
+            statement_cache: s.req(keys::STATEMENT_CACHE)?,
             tls: TlsOptions::from_section(s)?,
         })
     }

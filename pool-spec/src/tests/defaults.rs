@@ -172,6 +172,7 @@ fn rdbms_defaults() {
             ("password", s("p")),
             ("query_timeout", i(5000)),
             ("max_start_interval", i(30)),
+            ("statement_cache", i(100)),
         ]
     );
     let my = only_pool(&format!(
@@ -179,6 +180,7 @@ fn rdbms_defaults() {
     ));
     assert_eq!(my.get("port"), Some(&i(3306)));
     assert_eq!(my.get("keepalive_interval"), Some(&i(10)));
+    assert_eq!(my.get("statement_cache"), None, "a pgsql key");
     let odbc = only_pool(r#"rdbms(connection(driver = odbc, settings = "DSN=x"))"#);
     assert_eq!(
         connection(&odbc),

@@ -4,8 +4,8 @@
 use std::future::Future;
 use std::io;
 use std::net::{IpAddr, SocketAddr};
+use std::sync::Arc;
 use std::sync::atomic::Ordering;
-use std::sync::{Arc, PoisonError};
 use std::time::Duration;
 
 use tokio_postgres::config::{Host, SslMode};
@@ -27,7 +27,7 @@ impl Pgsql {
         }
     }
 
-    pub(super) async fn connect_any(&self) -> Result<Client, PgsqlError> {
+    pub(super) async fn connect_any(&self) -> Result<PgClient, PgsqlError> {
         let hosts = self.config.get_hosts();
         if hosts.is_empty() {
             return Err(PgsqlError::Config("no host to connect to".into()));
@@ -50,7 +50,7 @@ impl Pgsql {
         host: &Host,
         addr: Option<IpAddr>,
         port: u16,
-    ) -> Result<Client, PgsqlError> {
+    ) -> Result<PgClient, PgsqlError> {
         let (name, target) = match host {
             Host::Tcp(name) => (
                 name.clone(),
@@ -113,47 +113,21 @@ impl Pgsql {
         Ok(client)
     }
 
-    /// Registers the new connection's probe, starts watching its protocol and spawns its
-    /// connection task.
-    pub(super) fn launch<F>(&self, client: Client, connection: F, probe: Arc<Probe>) -> Client
+    /// Starts watching the new connection's protocol, spawns its connection task, and wraps
+    /// its client with the probe and a fresh statement cache.
+    pub(super) fn launch<F>(&self, client: Client, connection: F, probe: Arc<Probe>) -> PgClient
     where
         F: Future<Output = Result<(), tokio_postgres::Error>> + Send + 'static,
     {
         // The startup exchange is over (it ended with ReadyForQuery): from here on every
         // byte is a typed protocol message.
         probe.active.store(true, Ordering::Release);
-        let key = backend_key(&client);
-        if key.is_none() {
-            tracing::warn!(
-                "pgsql: cannot identify the new connection; abandoned statements and open \
-                 transactions will not be caught when it is handed back"
-            );
-        }
-        if let Some(key) = key {
-            self.registry
-                .lock()
-                .unwrap_or_else(PoisonError::into_inner)
-                .insert(key, probe);
-        }
-        let unregister = Unregister(Arc::downgrade(&self.registry), key);
         tokio::spawn(async move {
-            let _unregister = unregister;
             if let Err(e) = connection.await {
                 tracing::debug!(error = %e, "pgsql connection ended");
             }
         });
-        client
-    }
-
-    /// Runs `f` on the probe of `client`'s connection, if it is one of ours.
-    pub(super) fn with_probe<R>(
-        &self,
-        client: &Client,
-        f: impl FnOnce(&Arc<Probe>) -> R,
-    ) -> Option<R> {
-        let key = backend_key(client)?;
-        let registry = self.registry.lock().unwrap_or_else(PoisonError::into_inner);
-        registry.get(&key).map(f)
+        PgClient::new(client, probe, self.statement_cache)
     }
 
     /// Asks the server to cancel what `client`'s backend runs, in the background.

@@ -7,8 +7,9 @@
 //! after connecting. No CockroachDB server can be installed here: the tests run a
 //! `cockroachdb` pool against the PostgreSQL test server.
 //!
-//! A worker holds one [`tokio_postgres::Client`] and hands it out as is, so callers keep the
-//! API they know. Its connection task runs on tokio.
+//! A worker holds one [`tokio_postgres::Client`] and lends it as a [`PgClient`], which derefs
+//! to it (callers keep the API they know) and adds a statement cache: query text runs as a
+//! prepared statement, parsed once per connection. Its connection task runs on tokio.
 //!
 //! # Declared settings
 //!
@@ -16,6 +17,7 @@
 //! | --- | --- |
 //! | `host`, `port` (5432) | the server; a `host` starting with `/` is a Unix-socket folder |
 //! | `database`, `username`, `password` | the login |
+//! | `statement_cache` (100; 0: none) | prepared statements each connection keeps, least recently used evicted first (see [`PgClient`]) |
 //! | `query_timeout` (ms, 5000; 0: none) | the server's `statement_timeout` for every statement of the connection (set in the startup packet, so it costs no round trip), and the bound of the `SELECT 1` check |
 //! | `keepalive_interval` (s) | `SELECT 1` on every idle connection this often; a failed check replaces it (run by the pool) |
 //! | `max_start_interval` (s, 30) | the cap of the reconnect backoff (run by the pool) |
@@ -55,36 +57,41 @@
 //! built [`multiplexed`](crate::PoolBuilder::multiplexed) serves
 //! [`Pool::get_shared`](crate::Pool::get_shared) and
 //! [`Pool::call_shared`](crate::Pool::call_shared) without waiting for a worker. Transactions
-//! take `&mut Client`, so they need exclusive use ([`Pool::get`](crate::Pool::get)); a raw
+//! take `&mut PgClient`, so they need exclusive use ([`Pool::get`](crate::Pool::get)); a raw
 //! `BEGIN` sent on a shared connection would hold every other user of it inside that
 //! transaction, so do not.
 
 use std::fmt;
-use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 use bb8::ManageConnection;
+
+/// The declaration's default `statement_cache`.
+const DEFAULT_STATEMENT_CACHE: usize = 100;
+use tokio_postgres::Config;
 use tokio_postgres::config::SslMode;
-use tokio_postgres::{Client, Config};
 use tokio_postgres_rustls::MakeRustlsConnect;
 
 use crate::connectors::tls::Tls;
 
+mod client;
 mod connect;
 mod error;
 mod probe;
 mod settings;
 mod socket;
 
+pub use client::{PgClient, PgTransaction, Query, QueryRef};
 pub use error::PgsqlError;
-use probe::{Registry, send_only};
+use probe::send_only;
 
 /// The tokio-postgres this connector is built on, so users name its types (`Client`, `Row`,
 /// `Error`) at the very version the pool hands out, without a dependency of their own.
 pub use tokio_postgres;
 
-/// The `rdbms` `pgsql` connector: makes and checks [`tokio_postgres::Client`]s.
+/// The `rdbms` `pgsql` connector: makes and checks [`tokio_postgres::Client`]s, lent as
+/// [`PgClient`]s.
 ///
 /// Built from a declaration ([`FromSettings`](crate::declared::FromSettings)) or by hand from a [`tokio_postgres::Config`]:
 ///
@@ -127,7 +134,8 @@ pub struct Pgsql {
     tls: Option<Tls>,
     rustls: Option<MakeRustlsConnect>,
     query_timeout: Option<Duration>,
-    registry: Arc<Registry>,
+    /// How many prepared statements each connection keeps.
+    statement_cache: usize,
 }
 
 impl fmt::Debug for Pgsql {
@@ -141,6 +149,7 @@ impl fmt::Debug for Pgsql {
             .field("ssl_mode", &self.config.get_ssl_mode())
             .field("tls", &self.tls)
             .field("query_timeout", &self.query_timeout)
+            .field("statement_cache", &self.statement_cache)
             .finish_non_exhaustive()
     }
 }
@@ -166,7 +175,7 @@ impl Pgsql {
             tls: None,
             rustls: None,
             query_timeout: None,
-            registry: Arc::default(),
+            statement_cache: DEFAULT_STATEMENT_CACHE,
         };
         if pgsql.config.get_ssl_mode() == SslMode::Require {
             // Verification on, with the system's roots: what `verify_mode = peer` means.
@@ -207,6 +216,13 @@ impl Pgsql {
         self
     }
 
+    /// Each connection keeps up to `capacity` prepared statements (see [`PgClient`]); 0
+    /// keeps none. Default 100, as the declaration's `statement_cache`.
+    pub fn statement_cache(mut self, capacity: usize) -> Self {
+        self.statement_cache = capacity;
+        self
+    }
+
     /// The connection settings (with `statement_timeout` in `options`).
     pub fn config(&self) -> &Config {
         &self.config
@@ -219,16 +235,16 @@ impl Pgsql {
 }
 
 impl ManageConnection for Pgsql {
-    type Connection = Client;
+    type Connection = PgClient;
     type Error = PgsqlError;
 
-    async fn connect(&self) -> Result<Client, PgsqlError> {
+    async fn connect(&self) -> Result<PgClient, PgsqlError> {
         self.connect_any().await
     }
 
     /// A real round trip (`SELECT 1`, within `query_timeout`), and the connection must be
     /// outside any transaction afterwards.
-    async fn is_valid(&self, client: &mut Client) -> Result<(), PgsqlError> {
+    async fn is_valid(&self, client: &mut PgClient) -> Result<(), PgsqlError> {
         let check = client.batch_execute("SELECT 1");
         match self.query_timeout {
             Some(t) => tokio::time::timeout(t, check)
@@ -237,34 +253,23 @@ impl ManageConnection for Pgsql {
             None => check.await,
         }
         .map_err(PgsqlError::Query)?;
-        let status = self.with_probe(client, |p| p.status.load(Ordering::Acquire));
-        match status {
-            Some(b'T' | b'E') => Err(PgsqlError::InTransaction),
+        match client.probe.status.load(Ordering::Acquire) {
+            b'T' | b'E' => Err(PgsqlError::InTransaction),
             _ => Ok(()),
         }
     }
 
     /// Closed, or handed back with a statement still running or streaming (see the module
     /// docs); a connection handed back inside a transaction gets a `ROLLBACK` queued.
-    fn has_broken(&self, client: &mut Client) -> bool {
+    fn has_broken(&self, client: &mut PgClient) -> bool {
         if client.is_closed() {
             return true;
         }
-        let seen = self.with_probe(client, |p| {
-            (
-                p.live.load(Ordering::Acquire),
-                p.status.load(Ordering::Acquire),
-                p.clone(),
-            )
-        });
-        let Some((live, status, probe)) = seen else {
-            return false;
-        };
-        if live > 0 {
-            self.cancel(client.cancel_token(), &probe);
+        if client.probe.live.load(Ordering::Acquire) > 0 {
+            self.cancel(client.cancel_token(), &client.probe);
             return true;
         }
-        if matches!(status, b'T' | b'E') {
+        if matches!(client.probe.status.load(Ordering::Acquire), b'T' | b'E') {
             // Queued behind whatever is already on its way (a dropped `Transaction` sends its
             // own ROLLBACK, and a second one is a harmless warning), ahead of the next caller.
             send_only(client.batch_execute("ROLLBACK"));
@@ -276,7 +281,7 @@ impl ManageConnection for Pgsql {
 /// Shared use: a `Client` pipelines concurrent requests through `&self`.
 impl crate::Multiplexed for Pgsql {
     /// The connection task has ended (the server closed the connection, or it broke).
-    fn is_closed(&self, client: &Client) -> bool {
+    fn is_closed(&self, client: &PgClient) -> bool {
         client.is_closed()
     }
 }

@@ -39,7 +39,9 @@ impl FromSettings for Pgsql {
         if let Some(tls) = tls {
             pgsql = pgsql.with_tls(tls);
         }
-        Ok(pgsql.query_timeout(settings.query_timeout))
+        Ok(pgsql
+            .query_timeout(settings.query_timeout)
+            .statement_cache(settings.statement_cache as usize))
     }
 
     /// Declared pgsql pools are shared-capable: `call_shared`/`get_shared` pipeline on a

@@ -2,38 +2,19 @@
 //! each, read from message headers on the connection's stream, so `has_broken` can tell an
 //! abandoned statement or an open transaction from a clean connection.
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::VecDeque;
 use std::future::Future;
 use std::io;
 use std::pin::{Pin, pin};
+use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU8, AtomicU32, Ordering};
-use std::sync::{Arc, Mutex, PoisonError, Weak};
 use std::task::{Context, Poll, Waker, ready};
 
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
-use tokio_postgres::Client;
 use tokio_postgres::tls::{ChannelBinding, MakeTlsConnect, TlsConnect, TlsStream};
 use tokio_postgres_rustls::MakeRustlsConnect;
 
 use super::socket::{Socket, Target};
-
-/// Connections by backend (process id and secret key, which tokio-postgres keeps for cancel
-/// requests): `has_broken` only gets a `&Client`, and this is what identifies it.
-pub(super) type Registry = Mutex<HashMap<u64, Arc<Probe>>>;
-
-/// Removes a connection's probe when its connection task ends.
-pub(super) struct Unregister(pub(super) Weak<Registry>, pub(super) Option<u64>);
-
-impl Drop for Unregister {
-    fn drop(&mut self) {
-        if let (Some(registry), Some(key)) = (self.0.upgrade(), self.1) {
-            registry
-                .lock()
-                .unwrap_or_else(PoisonError::into_inner)
-                .remove(&key);
-        }
-    }
-}
 
 /// What the connection's stream saw, for `has_broken` and `is_valid` (written only by the
 /// connection task).
@@ -306,125 +287,6 @@ impl TlsConnect<Tracked<Socket>> for TrackedTls {
             let tls = rustls.connect(stream.io).await?;
             Ok(Tracked::new(tls, stream.probe))
         })
-    }
-}
-
-// ---- identifying a Client -----------------------------------------------------------------
-
-/// The backend's process id and secret key, read from `client` without I/O: tokio-postgres
-/// exposes them only by writing a cancel request, so one is written into memory.
-pub(super) fn backend_key(client: &Client) -> Option<u64> {
-    let token = client.cancel_token();
-    let mut sink = KeySink::default();
-    let written = {
-        let mut cancel = pin!(token.cancel_query_raw(&mut sink, Plain));
-        cancel
-            .as_mut()
-            .poll(&mut Context::from_waker(Waker::noop()))
-    };
-    match written {
-        Poll::Ready(Ok(())) => sink.key(),
-        _ => None,
-    }
-}
-
-/// Takes what a cancel request writes (an SSLRequest first, for TLS modes) and answers the
-/// SSLRequest with "yes".
-#[derive(Default)]
-pub(super) struct KeySink {
-    last: [u8; 16],
-    len: usize,
-}
-
-impl KeySink {
-    /// CancelRequest: length 16, code 80877102, process id, secret key.
-    fn key(&self) -> Option<u64> {
-        (self.len >= 16 && self.last[..8] == [0, 0, 0, 16, 0x04, 0xd2, 0x16, 0x2e])
-            .then(|| u64::from_be_bytes(self.last[8..16].try_into().expect("8 bytes")))
-    }
-}
-
-impl AsyncRead for KeySink {
-    fn poll_read(
-        self: Pin<&mut Self>,
-        _: &mut Context<'_>,
-        buf: &mut ReadBuf<'_>,
-    ) -> Poll<io::Result<()>> {
-        buf.put_slice(b"S");
-        Poll::Ready(Ok(()))
-    }
-}
-
-impl AsyncWrite for KeySink {
-    fn poll_write(
-        self: Pin<&mut Self>,
-        _: &mut Context<'_>,
-        data: &[u8],
-    ) -> Poll<io::Result<usize>> {
-        let this = self.get_mut();
-        for &b in data {
-            this.last.copy_within(1.., 0);
-            this.last[15] = b;
-        }
-        this.len += data.len();
-        Poll::Ready(Ok(data.len()))
-    }
-
-    fn poll_flush(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<io::Result<()>> {
-        Poll::Ready(Ok(()))
-    }
-
-    fn poll_shutdown(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<io::Result<()>> {
-        Poll::Ready(Ok(()))
-    }
-}
-
-/// A "TLS" that is not: lets [`backend_key`] through the TLS step of a cancel request.
-pub(super) struct Plain;
-
-pub(super) struct PlainStream<S>(S);
-
-impl<S: AsyncRead + AsyncWrite + Unpin> TlsConnect<S> for Plain {
-    type Stream = PlainStream<S>;
-    type Error = io::Error;
-    type Future = std::future::Ready<io::Result<PlainStream<S>>>;
-
-    fn connect(self, stream: S) -> Self::Future {
-        std::future::ready(Ok(PlainStream(stream)))
-    }
-}
-
-impl<S: AsyncRead + Unpin> AsyncRead for PlainStream<S> {
-    fn poll_read(
-        self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        buf: &mut ReadBuf<'_>,
-    ) -> Poll<io::Result<()>> {
-        Pin::new(&mut self.get_mut().0).poll_read(cx, buf)
-    }
-}
-
-impl<S: AsyncWrite + Unpin> AsyncWrite for PlainStream<S> {
-    fn poll_write(
-        self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        data: &[u8],
-    ) -> Poll<io::Result<usize>> {
-        Pin::new(&mut self.get_mut().0).poll_write(cx, data)
-    }
-
-    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        Pin::new(&mut self.get_mut().0).poll_flush(cx)
-    }
-
-    fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        Pin::new(&mut self.get_mut().0).poll_shutdown(cx)
-    }
-}
-
-impl<S: AsyncRead + AsyncWrite + Unpin> TlsStream for PlainStream<S> {
-    fn channel_binding(&self) -> ChannelBinding {
-        ChannelBinding::none()
     }
 }
 
