@@ -18,12 +18,12 @@
 //! Pool size 16; 4, 16, 64 and 256 tasks, each running `--ops` queries (default 10) per
 //! round; the timer starts before the tasks are spawned and stops when the last one ends. The
 //! pools are interleaved round by round (warm-up rounds first), `--rounds` rounds per cell
-//! (default 100). Every pool uses its defaults otherwise: deadpool-postgres recycles with
+//! (default 40), and the whole grid runs `--runs` times (default 5), each run reported. Every pool uses its defaults otherwise: deadpool-postgres recycles with
 //! `RecyclingMethod::Fast` (an `is_closed` check), bb8 tests every connection on checkout
 //! (an empty query), ours validates only connections idle for a maintenance tick. The
 //! hand-shared clients send each query on the client with the fewest in flight.
 //!
-//! `cargo bench -p pool-runtime --bench pgsql --features pgsql [-- --rounds N --ops N
+//! `cargo bench -p pool-runtime --bench pgsql --features pgsql [-- --runs N --rounds N --ops N
 //! --only NAME --out DIR]` (`--only`: the pools whose name contains NAME, and
 //! deadpool-postgres) writes `<target>/bench/pgsql.md` (`CARGO_TARGET_DIR` if set). Without
 //! `--bench` (as `cargo test --benches` runs it) it makes a smoke run of a few rounds, checks
@@ -214,6 +214,8 @@ async fn contenders(url: &str) -> Vec<Contender> {
 
 struct Settings {
     full: bool,
+    /// Times the whole grid runs, each reported on its own.
+    runs: usize,
     rounds: usize,
     ops: usize,
     out: Option<PathBuf>,
@@ -227,7 +229,8 @@ impl Settings {
         let full = args.iter().any(|a| a == "--bench");
         let mut s = Settings {
             full,
-            rounds: if full { 100 } else { 3 },
+            runs: if full { 5 } else { 1 },
+            rounds: if full { 40 } else { 3 },
             ops: if full { 10 } else { 2 },
             out: None,
             only: None,
@@ -237,6 +240,7 @@ impl Settings {
             let mut value = || it.next().ok_or(format!("{a} takes a value"));
             match a.as_str() {
                 "--rounds" => s.rounds = value()?.parse().map_err(|e| format!("--rounds: {e}"))?,
+                "--runs" => s.runs = value()?.parse().map_err(|e| format!("--runs: {e}"))?,
                 "--ops" => s.ops = value()?.parse().map_err(|e| format!("--ops: {e}"))?,
                 "--out" => s.out = Some(PathBuf::from(value()?)),
                 "--only" => s.only = Some(value()?.clone()),
@@ -246,8 +250,8 @@ impl Settings {
                 _ => {}
             }
         }
-        if s.rounds == 0 || s.ops == 0 {
-            return Err("--rounds and --ops must be positive".into());
+        if s.rounds == 0 || s.ops == 0 || s.runs == 0 {
+            return Err("--runs, --rounds and --ops must be positive".into());
         }
         Ok(s)
     }
@@ -277,10 +281,6 @@ fn median(v: &mut [Duration]) -> Duration {
     v[v.len() / 2]
 }
 
-fn percentile(v: &[Duration], p: f64) -> Duration {
-    v[((v.len() - 1) as f64 * p).round() as usize]
-}
-
 fn main() -> ExitCode {
     let s = match Settings::from_args() {
         Ok(s) => s,
@@ -296,8 +296,9 @@ fn main() -> ExitCode {
         .build()
         .expect("a multi-thread runtime");
     let started = Instant::now();
-    // results[task count][contender] = round times
-    let (contenders, results): (Vec<Contender>, Vec<Vec<Vec<Duration>>>) = rt.block_on(async {
+    // results[run][task count][contender] = round times
+    type Cells = Vec<Vec<Vec<Duration>>>;
+    let (contenders, results): (Vec<Contender>, Vec<Cells>) = rt.block_on(async {
         let mut pools = contenders(&url).await;
         if let Some(only) = &s.only {
             pools.retain(|p| p.name().contains(only.as_str()) || p.name().starts_with("deadpool"));
@@ -309,41 +310,87 @@ fn main() -> ExitCode {
             }
         }
         let mut results = Vec::new();
-        for &tasks in &TASKS {
-            let mut cell = vec![Vec::with_capacity(s.rounds); pools.len()];
-            for _ in 0..s.rounds {
-                for (i, p) in pools.iter().enumerate() {
-                    cell[i].push(p.round(tasks, s.ops).await);
+        for _ in 0..s.runs {
+            let mut run = Vec::new();
+            for &tasks in &TASKS {
+                let mut cell = vec![Vec::with_capacity(s.rounds); pools.len()];
+                for _ in 0..s.rounds {
+                    for (i, p) in pools.iter().enumerate() {
+                        cell[i].push(p.round(tasks, s.ops).await);
+                    }
                 }
+                run.push(cell);
             }
-            results.push(cell);
+            results.push(run);
         }
         (pools, results)
     });
     let names: Vec<String> = contenders.iter().map(Contender::name).collect();
     // The deadpool-postgres row in each mode: prepared rows compare with `prepare_cached`,
     // unprepared ones with plain `query_one`.
-    let deadpool_in = |prepared: bool| {
-        contenders
-            .iter()
-            .position(|c| matches!(c.kind, Kind::Deadpool(_)) && c.prepared == prepared)
-            .expect("deadpool-postgres runs in both modes")
-    };
-    let (deadpool, deadpool_plain) = (deadpool_in(true), deadpool_in(false));
+    let position = |f: &dyn Fn(&Contender) -> bool| contenders.iter().position(f);
+    let deadpool = position(&|c| matches!(c.kind, Kind::Deadpool(_)) && c.prepared)
+        .expect("deadpool-postgres prepare_cached runs");
+    let deadpool_plain = position(&|c| matches!(c.kind, Kind::Deadpool(_)) && !c.prepared)
+        .expect("deadpool-postgres unprepared runs");
+    let hand = position(&|c| matches!(c.kind, Kind::HandShared(_)));
+    let same_mode: Vec<usize> = contenders
+        .iter()
+        .map(|c| if c.prepared { deadpool } else { deadpool_plain })
+        .collect();
+    let kinds: Vec<(bool, bool)> = contenders
+        .iter()
+        .map(|c| {
+            let shared = matches!(c.kind, Kind::Shared(_) | Kind::SharedAvailable(_));
+            let exclusive = matches!(c.kind, Kind::Exclusive(_) | Kind::ExclusiveAvailable(_));
+            (shared && c.prepared, exclusive)
+        })
+        .collect();
     drop(contenders);
     drop(rt);
+
+    // medians[run][task count][contender]
+    let medians: Vec<Vec<Vec<Duration>>> = results
+        .iter()
+        .map(|run| {
+            run.iter()
+                .map(|cell| cell.iter().map(|r| median(&mut r.clone())).collect())
+                .collect()
+        })
+        .collect();
+    // ratio[run] of contender `a` over `b` in cell `t` (higher: `a` is faster).
+    let ratios = |t: usize, a: usize, b: usize| -> Vec<f64> {
+        medians
+            .iter()
+            .map(|run| run[t][b].as_secs_f64() / run[t][a].as_secs_f64())
+            .collect::<Vec<f64>>()
+    };
+    let mid = |v: &[f64]| {
+        let mut v = v.to_vec();
+        v.sort_by(f64::total_cmp);
+        v[v.len() / 2]
+    };
+    let list = |v: &[f64]| {
+        v.iter()
+            .map(|r| format!("{r:.2}"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+
     let mut md = String::new();
     let _ = writeln!(
         md,
-        "# PostgreSQL `SELECT 1`: outgoing-pools vs deadpool-postgres and bb8-postgres\n\n\
-         Pool size {POOL_SIZE}; each round spawns the tasks, each running {} `query_one(\"{QUERY}\")` \
+        "# PostgreSQL `SELECT 1`: outgoing-pools vs deadpool-postgres, bb8-postgres and \
+         hand-shared clients\n\n\
+         Pool size {POOL_SIZE}; each round spawns the tasks, each running {} `SELECT 1` queries \
          after a checkout; timer started before spawning; pools interleaved round by round; {} \
-         rounds per cell; plain TCP to {}:{} ({} CPUs, server on the same machine). \
+         runs of {} rounds per cell; plain TCP to {}:{} ({} CPUs, server on the same machine). \
          Throughput ratio = deadpool-postgres's median round time / the pool's (higher is \
          better), against deadpool-postgres with `prepare_cached`, and against \
          deadpool-postgres in the same mode (prepared rows against `prepare_cached`, unprepared \
-         rows against plain `query_one`).\n",
+         rows against plain `query_one`): the median of the runs' ratios, then each run's.\n",
         s.ops,
+        s.runs,
         s.rounds,
         pg.host,
         pg.port,
@@ -351,42 +398,75 @@ fn main() -> ExitCode {
     );
     let _ = writeln!(
         md,
-        "| tasks | pool | median round | p10 | p90 | queries/s | vs deadpool `prepare_cached` | vs deadpool, same mode |\n\
-         | ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: |"
+        "| tasks | pool | median round | queries/s | vs deadpool `prepare_cached` | vs deadpool, same mode | same mode, per run |\n\
+         | ---: | --- | ---: | ---: | ---: | ---: | --- |"
     );
     let mut summary = Vec::new();
-    for (t, cell) in results.into_iter().enumerate() {
-        let tasks = TASKS[t];
-        let mut medians = Vec::new();
-        let mut rows = Vec::new();
-        for mut rounds in cell {
-            let m = median(&mut rounds);
-            medians.push(m);
-            rows.push((m, percentile(&rounds, 0.1), percentile(&rounds, 0.9)));
-        }
-        for (i, (m, p10, p90)) in rows.into_iter().enumerate() {
+    for (t, &tasks) in TASKS.iter().enumerate() {
+        for (i, name) in names.iter().enumerate() {
+            let mut all: Vec<Duration> = results.iter().flat_map(|run| run[t][i].clone()).collect();
+            let m = median(&mut all);
             let qps = (tasks * s.ops) as f64 / m.as_secs_f64();
-            let ratio = medians[deadpool].as_secs_f64() / m.as_secs_f64();
-            let same = if names[i].ends_with("unprepared") {
-                deadpool_plain
-            } else {
-                deadpool
-            };
-            let same = medians[same].as_secs_f64() / m.as_secs_f64();
+            let ratio = mid(&ratios(t, i, deadpool));
+            let same = ratios(t, i, same_mode[i]);
             let _ = writeln!(
                 md,
-                "| {tasks} | {} | {:.2} ms | {:.2} ms | {:.2} ms | {qps:.0} | {ratio:.2}× | {same:.2}× |",
-                names[i],
+                "| {tasks} | {name} | {:.2} ms | {qps:.0} | {ratio:.2}× | {:.2}× | {} |",
                 m.as_secs_f64() * 1e3,
-                p10.as_secs_f64() * 1e3,
-                p90.as_secs_f64() * 1e3,
+                mid(&same),
+                list(&same),
             );
             summary.push(format!(
-                "{tasks:>3} tasks  {:<58} {qps:>8.0} q/s  {ratio:.2}x deadpool prepare_cached  {same:.2}x same mode",
-                names[i],
+                "{tasks:>3} tasks  {name:<58} {qps:>8.0} q/s  {ratio:.2}x deadpool prepare_cached  {:.2}x same mode",
+                mid(&same),
             ));
         }
     }
+
+    // The targets of the PostgreSQL issue, run by run.
+    let _ = writeln!(md, "\n## Targets\n");
+    let mut targets = Vec::new();
+    for (t, &tasks) in TASKS.iter().enumerate() {
+        for (i, name) in names.iter().enumerate() {
+            let (shared_prepared, exclusive) = kinds[i];
+            let goal = match tasks {
+                64 => Some(1.3),
+                256 => Some(2.0),
+                _ => None,
+            };
+            if let (true, Some(goal)) = (shared_prepared, goal) {
+                let r = ratios(t, i, deadpool);
+                targets.push(format!(
+                    "{tasks} tasks, {name} ≥ {goal}× deadpool `prepare_cached`: {} (median {:.2}; runs {})",
+                    if mid(&r) >= goal { "PASS" } else { "MISS" },
+                    mid(&r),
+                    list(&r)
+                ));
+                if let Some(hand) = hand {
+                    let r = ratios(t, i, hand);
+                    targets.push(format!(
+                        "{tasks} tasks, {name} within 10% of the hand-shared clients: {} (median {:.2}; runs {})",
+                        if mid(&r) >= 0.9 { "PASS" } else { "MISS" },
+                        mid(&r),
+                        list(&r)
+                    ));
+                }
+            }
+            if exclusive && tasks >= 16 {
+                let r = ratios(t, i, same_mode[i]);
+                targets.push(format!(
+                    "{tasks} tasks, {name} ≥ 1.0× deadpool in the same mode: {} (median {:.2}; runs {})",
+                    if mid(&r) >= 1.0 { "PASS" } else { "MISS" },
+                    mid(&r),
+                    list(&r)
+                ));
+            }
+        }
+    }
+    for line in &targets {
+        let _ = writeln!(md, "- {line}");
+    }
+    summary.extend(targets);
     for line in &summary {
         println!("  {line}");
     }

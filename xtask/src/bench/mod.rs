@@ -9,9 +9,10 @@
 //! mobc in one process on a no-op connector, then prints where `pools.md` is and its summary
 //! lines. `pgsql` brings the test services up (`cargo xtask services up`) and runs
 //! `cargo bench -p pool-runtime --features pgsql --bench pgsql` (PostgreSQL `SELECT 1`, pool 16,
-//! 4/16/64/256 tasks: ours exclusive and shared beside deadpool-postgres and bb8-postgres),
-//! writing `pgsql.md`; the flags below are the `pools` ones (`pgsql` takes `--rounds N`,
-//! `--ops N`, `--only NAME`: run it alone to pass them).
+//! 4/16/64/256 tasks, five runs: ours exclusive and shared, prepared and not, beside
+//! deadpool-postgres with and without `prepare_cached`, bb8-postgres and 16 hand-shared clients),
+//! writing `pgsql.md`; the flags below are the `pools` ones (`pgsql` takes `--runs N`,
+//! `--rounds N`, `--ops N`, `--only NAME`: run it alone to pass them).
 //! Reports go to `<target>/bench/` (`CARGO_TARGET_DIR` if set, else `target/`):
 //! `pools.md` (tables, ratios vs deadpool, geomeans), `pools.json` (raw figures),
 //! `latency.svg` and `fairness.svg`.
