@@ -1,5 +1,5 @@
 //! Declared `rdbms` pgsql pools against the real servers of `cargo xtask services up`: the
-//! accessor hands out `tokio_postgres::Client`, queries, transactions, shared calls, TLS, and
+//! accessor hands out a `PgClient` (a `tokio_postgres::Client` with a statement cache), queries, transactions, shared calls, TLS, and
 //! the seed's own example declaration, pointed at the test server by start-time overrides.
 #![cfg(feature = "pgsql")]
 
@@ -239,6 +239,35 @@ async fn a_zero_query_timeout_sets_no_statement_timeout() {
         .unwrap();
     let timeout = kit::pg_setting(pools.rdbms(), "statement_timeout").await;
     assert_eq!(timeout, "0");
+}
+
+/// `statement_cache`: on by default (query text runs as a statement prepared once per
+/// connection), bounded as declared or set at start, off with 0.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_statement_cache_follows_statement_cache() {
+    require(PG);
+    let count = async |pools: &plain::Pools| {
+        pools
+            .rdbms()
+            .call(async |c| {
+                for n in 0..3 {
+                    c.query_one(&format!("SELECT {n}"), &[]).await.unwrap();
+                }
+                c.cached_statements()
+            })
+            .await
+            .unwrap()
+    };
+    let pools = plain::Pools::start().await.unwrap();
+    assert_eq!(count(&pools).await, 3);
+    for (size, kept) in [("2", 2), ("0", 0)] {
+        let pools = plain::Pools::builder()
+            .set(POOL, key::STATEMENT_CACHE, size)
+            .start()
+            .await
+            .unwrap();
+        assert_eq!(count(&pools).await, kept, "statement_cache = {size}");
+    }
 }
 
 /// `tls.crl_files`: a revocation list that revokes the server's certificate fails the start
