@@ -49,6 +49,12 @@
 //! | `OP_REDISTLS_PASSWORD` | `secret` |
 //! | `OP_REDISTLS_URL` | `rediss://:secret@127.0.0.1:6380/` |
 //! | `OP_REDISTLS_CTL` | its control script |
+//! | `OP_REDISTLS_USER`, `OP_REDISTLS_USER_PASSWORD` | `pool`, `poolpass` (an ACL user, all commands) |
+//! | `OP_REDIS_CLUSTER` | `127.0.0.1:7001,…,127.0.0.1:7006` (throwaway cluster: 3 masters, a replica each) |
+//! | `OP_REDIS_CLUSTER_CTL` | its control script (`restart` makes the cluster anew) |
+//! | `OP_REDIS_SENTINEL`, `OP_REDIS_SENTINEL_MASTER` | `127.0.0.1:26390`, `pool-master` |
+//! | `OP_REDIS_SENTINEL_NODES` | `127.0.0.1:6390,127.0.0.1:6391` (master and replica at start) |
+//! | `OP_REDIS_SENTINEL_CTL` | its control script (`restart` undoes a failover) |
 //! | `OP_AMQP_HOST`, `OP_AMQP_PORT` | `127.0.0.1`, `5672` |
 //! | `OP_AMQP_USER`, `OP_AMQP_PASSWORD` | `guest`, `guest` |
 //! | `OP_AMQP_URL` | `amqp://guest:guest@127.0.0.1:5672/%2f` |
@@ -284,6 +290,8 @@ fn servers(ctx: &Ctx) -> Vec<Box<dyn Server + '_>> {
         Box::new(mariadb::Tls(ctx)),
         Box::new(redis::Shared(ctx)),
         Box::new(redis::Tls(ctx)),
+        Box::new(redis::Cluster(ctx)),
+        Box::new(redis::Sentinel(ctx)),
         Box::new(rabbitmq::Rabbit(ctx)),
         Box::new(ldap::Ldap(ctx)),
     ]
@@ -500,6 +508,32 @@ fn env_vars(ctx: &Ctx) -> Vec<(String, String)> {
         ),
     );
     set("OP_REDISTLS_CTL", ctl("redis-tls"));
+    set("OP_REDISTLS_USER", redis::TLS_USER.into());
+    set("OP_REDISTLS_USER_PASSWORD", redis::TLS_USER_PASSWORD.into());
+    set(
+        "OP_REDIS_CLUSTER",
+        redis::CLUSTER_PORTS
+            .map(|p| format!("127.0.0.1:{p}"))
+            .join(","),
+    );
+    set("OP_REDIS_CLUSTER_CTL", ctl("redis-cluster"));
+    set(
+        "OP_REDIS_SENTINEL",
+        format!("127.0.0.1:{}", redis::SENTINEL_PORT),
+    );
+    set(
+        "OP_REDIS_SENTINEL_MASTER",
+        redis::SENTINEL_MASTER_NAME.into(),
+    );
+    set(
+        "OP_REDIS_SENTINEL_NODES",
+        format!(
+            "127.0.0.1:{},127.0.0.1:{}",
+            redis::SENTINEL_MASTER_PORT,
+            redis::SENTINEL_REPLICA_PORT
+        ),
+    );
+    set("OP_REDIS_SENTINEL_CTL", ctl("redis-sentinel"));
     set("OP_AMQP_HOST", "127.0.0.1".into());
     set("OP_AMQP_PORT", rabbitmq::PORT.to_string());
     set("OP_AMQP_USER", "guest".into());

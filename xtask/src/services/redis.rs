@@ -1,5 +1,7 @@
-//! Redis: the shared server on 6379 (or one of ours when none answers) and a throwaway TLS
-//! server with a password on 6380.
+//! Redis: the shared server on 6379 (or one of ours when none answers), a throwaway TLS
+//! server with a password and an ACL user on 6380, a throwaway cluster (three masters with a
+//! replica each, 7001–7006) and a throwaway Sentinel (master 6390, replica 6391, sentinel
+//! 26390).
 
 use super::sys::{self, Res, sh_path, sh_quote};
 use super::{Ctx, Server};
@@ -8,6 +10,16 @@ use std::path::{Path, PathBuf};
 pub const PORT: u16 = 6379;
 pub const TLS_PORT: u16 = 6380;
 pub const TLS_PASSWORD: &str = "secret";
+/// The ACL user of the TLS server, beside the `default` user's password.
+pub const TLS_USER: &str = "pool";
+pub const TLS_USER_PASSWORD: &str = "poolpass";
+/// The cluster's nodes: the first three start as masters, each of the others as a replica.
+pub const CLUSTER_PORTS: [u16; 6] = [7001, 7002, 7003, 7004, 7005, 7006];
+/// The Sentinel's master, its replica, the sentinel, and the name it monitors.
+pub const SENTINEL_MASTER_PORT: u16 = 6390;
+pub const SENTINEL_REPLICA_PORT: u16 = 6391;
+pub const SENTINEL_PORT: u16 = 26390;
+pub const SENTINEL_MASTER_NAME: &str = "pool-master";
 
 /// A control script for a `redis-server` of ours; `cli` is the `redis-cli` call that reaches it.
 fn ctl(dir: &Path, name: &str, port: u16, server_args: &str, cli: &str) -> Res<PathBuf> {
@@ -116,6 +128,20 @@ impl Server for Tls<'_> {
         );
         ctl(&self.dir(), "redis-tls", TLS_PORT, &args, &self.cli())
     }
+    fn setup(&self) -> Res<()> {
+        let out = cli_output(
+            &self.cli(),
+            &format!(
+                "acl setuser {TLS_USER} on {} '~*' '&*' +@all",
+                sh_quote(format!(">{TLS_USER_PASSWORD}"))
+            ),
+        )?;
+        if out.trim() == "OK" {
+            Ok(())
+        } else {
+            Err(format!("ACL SETUSER {TLS_USER} answered {:?}", out.trim()))
+        }
+    }
     fn verify(&self) -> Res<()> {
         let out = sys::output(
             sys::cmd("bash")
@@ -128,6 +154,189 @@ impl Server for Tls<'_> {
             Err(format!(
                 "redis-cli over TLS on {TLS_PORT} answered {:?}",
                 out.trim()
+            ))
+        }
+    }
+}
+
+/// Runs `cli args` and returns what it printed.
+fn cli_output(cli: &str, args: &str) -> Res<String> {
+    sys::output(sys::cmd("bash").arg("-c").arg(format!("{cli} {args}")))
+}
+
+/// The `redis-server` line of a throwaway node on `port`, its files in `$D/<port>`.
+fn node(port: u16, extra: &str) -> String {
+    format!(
+        r#"mkdir -p "$D/{port}"
+  redis-server --port {port} --bind 127.0.0.1 --daemonize yes --pidfile "$D/{port}/redis.pid" \
+    --dir "$D/{port}" --logfile "$D/{port}/redis.log" --save '' --appendonly no {extra} \
+    || fail "redis-server on {port} failed; see $D/{port}/redis.log"
+  wait_until 30 redis-cli -p {port} ping >/dev/null || fail "{port} not answering after 30 s""#
+    )
+}
+
+/// Stops every node whose pid file is in `$D/*/`.
+const STOP_NODES: &str = r#"for f in "$D"/*/redis.pid; do
+    [ -f "$f" ] && kill "$(cat "$f")" 2>/dev/null || true
+  done"#;
+
+pub struct Cluster<'a>(pub &'a Ctx);
+
+impl Server for Cluster<'_> {
+    fn name(&self) -> &'static str {
+        "redis-cluster"
+    }
+    fn port(&self) -> u16 {
+        CLUSTER_PORTS[0]
+    }
+    fn dir(&self) -> PathBuf {
+        self.0.dir("redis-cluster")
+    }
+    fn log(&self) -> PathBuf {
+        self.dir()
+            .join(CLUSTER_PORTS[0].to_string())
+            .join("redis.log")
+    }
+    fn ours(&self) -> bool {
+        sys::pidfile_alive(
+            &self
+                .dir()
+                .join(CLUSTER_PORTS[0].to_string())
+                .join("redis.pid"),
+        )
+    }
+    fn prepare(&self) -> Res<PathBuf> {
+        sys::mkdir(&self.dir())?;
+        let nodes: Vec<String> = CLUSTER_PORTS
+            .iter()
+            .map(|p| {
+                node(
+                    *p,
+                    &format!(
+                        "--cluster-enabled yes --cluster-config-file \"$D/{p}/nodes.conf\" \
+                         --cluster-node-timeout 2000"
+                    ),
+                )
+            })
+            .collect();
+        let addrs: Vec<String> = CLUSTER_PORTS
+            .iter()
+            .map(|p| format!("127.0.0.1:{p}"))
+            .collect();
+        let first = CLUSTER_PORTS[0];
+        let ports = CLUSTER_PORTS.map(|p| p.to_string()).join(" ");
+        let body = format!(
+            r#"D={d}
+healthy() {{ redis-cli -p {first} cluster info 2>/dev/null | grep -q 'cluster_state:ok'; }}
+gone() {{ for p in {ports}; do port_open "$p" && return 1; done; return 0; }}
+do_start() {{
+  # A cluster made anew each time: its nodes remember nothing of the last one.
+  rm -rf "$D"/70*
+  {nodes}
+  redis-cli --cluster create {addrs} --cluster-replicas 1 --cluster-yes >"$D/create.log" 2>&1 \
+    || fail "redis-cli --cluster create failed; see $D/create.log"
+  wait_until 30 healthy || fail "cluster not ok after 30 s; see $D/create.log"
+}}
+do_stop() {{
+  {STOP_NODES}
+  wait_until 30 gone || fail "nodes still running 30 s after SIGTERM"
+}}
+do_status() {{ healthy; }}"#,
+            d = sh_path(&self.dir()),
+            nodes = nodes.join("\n  "),
+            addrs = addrs.join(" "),
+        );
+        sys::write_ctl(&self.dir(), "redis-cluster", &body)
+    }
+    fn verify(&self) -> Res<()> {
+        let cli = format!("redis-cli -c -p {}", CLUSTER_PORTS[0]);
+        let info = cli_output(&cli, "cluster info")?;
+        if !info.contains("cluster_state:ok") {
+            return Err(format!(
+                "the cluster on {} is not ok: {}",
+                CLUSTER_PORTS[0],
+                info.trim()
+            ));
+        }
+        // Keys in other nodes' slots: the client follows MOVED.
+        for key in ["a", "b", "c"] {
+            cli_output(&cli, &format!("set xtask-check-{key} 1"))?;
+        }
+        Ok(())
+    }
+}
+
+pub struct Sentinel<'a>(pub &'a Ctx);
+
+impl Server for Sentinel<'_> {
+    fn name(&self) -> &'static str {
+        "redis-sentinel"
+    }
+    fn port(&self) -> u16 {
+        SENTINEL_PORT
+    }
+    fn dir(&self) -> PathBuf {
+        self.0.dir("redis-sentinel")
+    }
+    fn log(&self) -> PathBuf {
+        self.dir().join("sentinel").join("redis.log")
+    }
+    fn ours(&self) -> bool {
+        sys::pidfile_alive(&self.dir().join("sentinel").join("redis.pid"))
+    }
+    fn prepare(&self) -> Res<PathBuf> {
+        sys::mkdir(&self.dir())?;
+        let (m, r, s) = (SENTINEL_MASTER_PORT, SENTINEL_REPLICA_PORT, SENTINEL_PORT);
+        let name = SENTINEL_MASTER_NAME;
+        let body = format!(
+            r#"D={d}
+healthy() {{
+  redis-cli -p {s} sentinel get-master-addr-by-name {name} 2>/dev/null | grep -q '^127.0.0.1$' &&
+    redis-cli -p {s} sentinel replicas {name} 2>/dev/null | grep -q 'slave'
+}}
+gone() {{ port_closed {m} && port_closed {r} && port_closed {s}; }}
+do_start() {{
+  # Made anew each time: a failover test leaves the replica as master and the sentinel's
+  # config rewritten.
+  rm -rf "$D/{m}" "$D/{r}" "$D/sentinel"
+  {master}
+  {replica}
+  mkdir -p "$D/sentinel"
+  cat >"$D/sentinel/sentinel.conf" <<CONF
+port {s}
+bind 127.0.0.1
+sentinel monitor {name} 127.0.0.1 {m} 1
+sentinel down-after-milliseconds {name} 1000
+sentinel failover-timeout {name} 3000
+CONF
+  redis-server "$D/sentinel/sentinel.conf" --sentinel --daemonize yes \
+    --pidfile "$D/sentinel/redis.pid" --logfile "$D/sentinel/redis.log" \
+    || fail "sentinel failed; see $D/sentinel/redis.log"
+  wait_until 30 healthy || fail "sentinel does not see {name} and its replica after 30 s"
+}}
+do_stop() {{
+  {STOP_NODES}
+  wait_until 30 gone || fail "still running 30 s after SIGTERM"
+}}
+do_status() {{ healthy; }}"#,
+            d = sh_path(&self.dir()),
+            master = node(m, ""),
+            replica = node(r, &format!("--replicaof 127.0.0.1 {m}")),
+        );
+        sys::write_ctl(&self.dir(), "redis-sentinel", &body)
+    }
+    fn verify(&self) -> Res<()> {
+        let cli = format!("redis-cli -p {SENTINEL_PORT}");
+        let master = cli_output(
+            &cli,
+            &format!("sentinel get-master-addr-by-name {SENTINEL_MASTER_NAME}"),
+        )?;
+        if master.lines().next().map(str::trim) == Some("127.0.0.1") {
+            Ok(())
+        } else {
+            Err(format!(
+                "sentinel on {SENTINEL_PORT} does not know {SENTINEL_MASTER_NAME}: {:?}",
+                master.trim()
             ))
         }
     }
