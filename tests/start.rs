@@ -179,6 +179,20 @@ async fn a_pool_that_cannot_start_fails_the_start_and_stops_the_started_ones() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_start_dropped_midway_leaves_no_connection_behind() {
+    let (addr, seen) = slow_server(Duration::from_millis(50)).await;
+    let start = hundred_on(addr.port()).start();
+    // The first round is connecting, or has connected, when the caller gives up.
+    let gave_up = tokio::time::timeout(Duration::from_millis(80), start).await;
+    assert!(gave_up.is_err(), "100 pools cannot start within 80 ms here");
+    assert!(seen.accepted.load(Ordering::SeqCst) > 0);
+    eventually("the started and starting pools' connections close", || {
+        seen.open.load(Ordering::SeqCst) == 0 && seen.opening.load(Ordering::SeqCst) == 0
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_value_is_checked_before_anything_connects() {
     let (addr, seen) = slow_server(Duration::from_millis(50)).await;
     let err = hundred_on(addr.port())

@@ -146,6 +146,8 @@ pub struct Redis {
     pub url: String,
     /// `secret` on the TLS server; none on the shared one.
     pub password: Option<String>,
+    /// An ACL user and its password (`pool`, `poolpass` on the TLS server).
+    pub user: Option<(String, String)>,
     /// Whether the server speaks TLS only (trust [`Tls::ca`]).
     pub tls: bool,
     /// The control script, for the throwaway server only.
@@ -161,6 +163,42 @@ impl Redis {
     /// Runs the server's control script; see [`Sql::ctl`].
     pub fn ctl(&self, action: &str) {
         run_ctl(self.ctl.as_deref(), &self.url, action)
+    }
+}
+
+/// The throwaway Redis Cluster ([`REDIS_CLUSTER`]): three masters with a replica each.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RedisCluster {
+    /// Every node, `(host, port)`; the first three start as masters.
+    pub nodes: Vec<(String, u16)>,
+    /// The control script (`restart` makes the cluster anew).
+    pub ctl: PathBuf,
+}
+
+impl RedisCluster {
+    /// Runs the control script; see [`Sql::ctl`].
+    pub fn ctl(&self, action: &str) {
+        run_ctl(Some(&self.ctl), "the Redis cluster", action)
+    }
+}
+
+/// The throwaway Redis Sentinel ([`REDIS_SENTINEL`]): a master, its replica, one sentinel.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RedisSentinel {
+    /// The sentinel, `(host, port)`.
+    pub sentinel: (String, u16),
+    /// The name it monitors.
+    pub master_name: String,
+    /// The master and the replica at start, `(host, port)`.
+    pub nodes: Vec<(String, u16)>,
+    /// The control script (`restart` undoes a failover).
+    pub ctl: PathBuf,
+}
+
+impl RedisSentinel {
+    /// Runs the control script; see [`Sql::ctl`].
+    pub fn ctl(&self, action: &str) {
+        run_ctl(Some(&self.ctl), "the Redis Sentinel", action)
     }
 }
 
@@ -394,6 +432,37 @@ pub const REDIS_TLS: Service<Redis> = Service {
     ctl: Some("OP_REDISTLS_CTL"),
     load: |l| redis_from(l, "OP_REDISTLS", true),
 };
+/// The throwaway Redis Cluster on 7001–7006, which tests may restart.
+pub const REDIS_CLUSTER: Service<RedisCluster> = Service {
+    name: "redis_cluster",
+    what: "Redis Cluster",
+    ctl: Some("OP_REDIS_CLUSTER_CTL"),
+    load: |l| {
+        Ok(RedisCluster {
+            nodes: addresses(l, "OP_REDIS_CLUSTER")?,
+            ctl: PathBuf::from(l.need("OP_REDIS_CLUSTER_CTL")?),
+        })
+    },
+};
+/// The throwaway Redis Sentinel (sentinel 26390, master 6390, replica 6391), which tests may
+/// restart.
+pub const REDIS_SENTINEL: Service<RedisSentinel> = Service {
+    name: "redis_sentinel",
+    what: "Redis Sentinel",
+    ctl: Some("OP_REDIS_SENTINEL_CTL"),
+    load: |l| {
+        let sentinel = addresses(l, "OP_REDIS_SENTINEL")?;
+        Ok(RedisSentinel {
+            sentinel: sentinel
+                .into_iter()
+                .next()
+                .ok_or("OP_REDIS_SENTINEL is empty")?,
+            master_name: l.need("OP_REDIS_SENTINEL_MASTER")?,
+            nodes: addresses(l, "OP_REDIS_SENTINEL_NODES")?,
+            ctl: PathBuf::from(l.need("OP_REDIS_SENTINEL_CTL")?),
+        })
+    },
+};
 /// RabbitMQ on 5672.
 pub const AMQP: Service<Amqp> = Service {
     name: "amqp",
@@ -477,9 +546,27 @@ fn redis_from(l: &Lookup, prefix: &str, tls: bool) -> Result<Redis, String> {
         port: l.port(&key("PORT"))?,
         url: l.need(&key("URL"))?,
         password: l.get(&key("PASSWORD")),
+        user: l.get(&key("USER")).zip(l.get(&key("USER_PASSWORD"))),
         tls,
         ctl: l.get(&key("CTL")).map(PathBuf::from),
     })
+}
+
+/// `host:port,host:port` from the variable `key`.
+fn addresses(l: &Lookup, key: &str) -> Result<Vec<(String, u16)>, String> {
+    l.need(key)?
+        .split(',')
+        .map(|a| {
+            let (h, p) = a
+                .trim()
+                .rsplit_once(':')
+                .ok_or(format!("{key}: `{a}` is not host:port"))?;
+            let p = p
+                .parse()
+                .map_err(|_| format!("{key}: `{a}` has no numeric port"))?;
+            Ok((h.to_string(), p))
+        })
+        .collect()
 }
 
 /// The service, or `None` when its variables are not set anywhere.
@@ -790,6 +877,14 @@ OP_REDISTLS_HOST=127.0.0.1
 OP_REDISTLS_PORT=6380
 OP_REDISTLS_PASSWORD=secret
 OP_REDISTLS_URL=rediss://:secret@127.0.0.1:6380/
+OP_REDISTLS_USER=pool
+OP_REDISTLS_USER_PASSWORD=poolpass
+OP_REDIS_CLUSTER=127.0.0.1:7001,127.0.0.1:7002
+OP_REDIS_CLUSTER_CTL=/x/redis-cluster/ctl
+OP_REDIS_SENTINEL=127.0.0.1:26390
+OP_REDIS_SENTINEL_MASTER=pool-master
+OP_REDIS_SENTINEL_NODES=127.0.0.1:6390,127.0.0.1:6391
+OP_REDIS_SENTINEL_CTL=/x/redis-sentinel/ctl
 OP_ODBC_DSN=pooltest
 OP_ODBC_CONNECTION_STRING='Driver={PostgreSQL Unicode};Server=127.0.0.1;Uid=pool;Pwd=pool;'
 ";
@@ -829,6 +924,16 @@ OP_ODBC_CONNECTION_STRING='Driver={PostgreSQL Unicode};Server=127.0.0.1;Uid=pool
         assert!(r.tls);
         assert_eq!(r.password.as_deref(), Some("secret"));
         assert_eq!(r.url(), "rediss://:secret@127.0.0.1:6380/");
+        assert_eq!(r.user, Some(("pool".into(), "poolpass".into())));
+        let c = (REDIS_CLUSTER.load)(&l).unwrap();
+        assert_eq!(
+            c.nodes,
+            [("127.0.0.1".into(), 7001), ("127.0.0.1".into(), 7002)]
+        );
+        let st = (REDIS_SENTINEL.load)(&l).unwrap();
+        assert_eq!(st.sentinel, ("127.0.0.1".into(), 26390));
+        assert_eq!(st.master_name, "pool-master");
+        assert_eq!(st.nodes.len(), 2);
         let o = (ODBC.load)(&l).unwrap();
         assert_eq!(o.dsn, "pooltest");
         assert!(

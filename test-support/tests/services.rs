@@ -48,6 +48,12 @@ fn throwaway_servers_have_working_control_scripts() {
     if require_or_skip(REDIS_TLS).is_some() {
         ctl(REDIS_TLS, "status");
     }
+    if let Some(c) = require_or_skip(REDIS_CLUSTER) {
+        c.ctl("status");
+    }
+    if let Some(s) = require_or_skip(REDIS_SENTINEL) {
+        s.ctl("status");
+    }
     if let Some(l) = require_or_skip(LDAP) {
         l.ctl("status");
     }
@@ -60,6 +66,21 @@ fn redis_amqp_and_ldap_answer() {
             answers(&r.host, r.port);
             assert_eq!(host_port(&r.url()), (r.host.clone(), r.port));
         }
+    }
+    if let Some(c) = require_or_skip(REDIS_CLUSTER) {
+        assert_eq!(c.nodes.len(), 6);
+        for (h, p) in &c.nodes {
+            answers(h, *p);
+        }
+    }
+    if let Some(s) = require_or_skip(REDIS_SENTINEL) {
+        answers(&s.sentinel.0, s.sentinel.1);
+        for (h, p) in &s.nodes {
+            answers(h, *p);
+        }
+    }
+    if let Some(r) = require_or_skip(REDIS_TLS) {
+        assert!(r.user.is_some(), "the TLS server has an ACL user");
     }
     if let Some(a) = require_or_skip(AMQP) {
         answers(&a.host, a.port);
