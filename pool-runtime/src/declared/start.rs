@@ -116,6 +116,45 @@ impl Started {
 /// Starts the declared pools `specs`, `prepare[i]` making the `i`-th (see the module docs for
 /// the order of work).
 ///
+/// What the generated `start()` does, by hand:
+///
+/// ```
+/// use std::time::Duration;
+/// use pool_runtime::declared::{
+///     Overrides, PoolSpec, Prepare, SettingSpec, Source, prepare, shutdown_all, start_all,
+/// };
+/// use pool_runtime::settings::PoolType;
+/// use pool_runtime::{BestWorker, Generic, Pool, RandomWorker};
+///
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() {
+/// const fn generic(name: &'static str, tag: &'static str, strategy: &'static str) -> PoolSpec {
+///     PoolSpec {
+///         name,
+///         pool_type: PoolType::Generic,
+///         driver: None,
+///         host: None,
+///         tag,
+///         connector: "Generic",
+///         strategy,
+///         options: &[SettingSpec { key: "workers", source: Source::Int(2) }],
+///         connection: &[],
+///     }
+/// }
+/// static SPECS: [PoolSpec; 2] = [
+///     generic("generic.global.a", "a", "best_worker"),
+///     generic("generic.global.b", "b", "random_worker"),
+/// ];
+/// static PREPARE: [Prepare; 2] = [prepare::<Generic, BestWorker>, prepare::<Generic, RandomWorker>];
+///
+/// let mut started = start_all(&SPECS, &Overrides::default(), &PREPARE).await.unwrap();
+/// let a: Pool<Generic, BestWorker> = started.take(0);
+/// let b: Pool<Generic, RandomWorker> = started.take(1);
+/// assert_eq!((a.status().workers, b.status().idle), (2, 2));
+/// shutdown_all(&[&a, &b], Duration::ZERO).await;
+/// # }
+/// ```
+///
 /// # Errors
 ///
 /// The first setting that is wrong, in declaration order, before anything connects; else the
