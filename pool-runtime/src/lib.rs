@@ -97,9 +97,10 @@ pub use bb8::ManageConnection;
 /// }
 ///
 /// fn is_connector<C: Connector>(_: &C) {}
-/// is_connector(&Counter);
+///
 /// # #[tokio::main(flavor = "current_thread")]
 /// # async fn main() {
+/// is_connector(&Counter);
 /// let pool = Pool::<Counter, AvailableWorker>::builder(Counter).workers(2).build().await.unwrap();
 /// assert_eq!(*pool.get().await.unwrap(), 0);
 /// # }
