@@ -11,7 +11,10 @@
 //!   `statement_cache = 0` runs), deadpool-postgres and bb8-postgres the same (a Parse round
 //!   trip, then Bind/Execute).
 //!
-//! The server allows 100 connections: deadpool-postgres serves both its modes from one pool,
+//! A third deadpool-postgres row bounds each checkout by a 5 s wait timeout (`timeout_get`),
+//! as ours always is by `call_timeout`: what that timer costs shows beside the others.
+//!
+//! The server allows 100 connections: deadpool-postgres serves all its rows from one pool,
 //! and ours has one pool per strategy, multiplexed, for exclusive and shared rounds in both
 //! modes (80 connections in all).
 //!
@@ -47,6 +50,12 @@ use tokio_postgres::{NoTls, Statement};
 const POOL_SIZE: usize = 16;
 const TASKS: [usize; 4] = [4, 16, 64, 256];
 const QUERY: &str = "SELECT 1";
+/// What ours always has (`call_timeout`), for the deadpool-postgres row that has it too.
+const WAIT_5S: deadpool_postgres::Timeouts = deadpool_postgres::Timeouts {
+    wait: Some(Duration::from_secs(5)),
+    create: None,
+    recycle: None,
+};
 
 #[derive(Clone)]
 enum Kind {
@@ -55,6 +64,8 @@ enum Kind {
     Shared(Pool<Pgsql, BestWorker>),
     SharedAvailable(Pool<Pgsql, AvailableWorker>),
     Deadpool(deadpool_postgres::Pool),
+    /// The same pool, each checkout bounded by a wait timeout as ours is by `call_timeout`.
+    DeadpoolTimed(deadpool_postgres::Pool),
     Bb8(bb8::Pool<PostgresConnectionManager<NoTls>>),
     HandShared(Arc<HandShared>),
 }
@@ -78,11 +89,12 @@ impl Contender {
             Kind::Shared(_) => "outgoing-pools shared (get_shared)",
             Kind::SharedAvailable(_) => "outgoing-pools shared, available_worker",
             Kind::Deadpool(_) => "deadpool-postgres 0.14",
+            Kind::DeadpoolTimed(_) => "deadpool-postgres 0.14 with a 5 s wait timeout",
             Kind::Bb8(_) => "bb8-postgres 0.9",
             Kind::HandShared(_) => "16 hand-shared Clients",
         };
         let mode = match (&self.kind, self.prepared) {
-            (Kind::Deadpool(_), true) => "prepare_cached",
+            (Kind::Deadpool(_) | Kind::DeadpoolTimed(_), true) => "prepare_cached",
             (_, true) => "prepared",
             (_, false) => "unprepared",
         };
@@ -117,6 +129,11 @@ impl Contender {
                 } else {
                     c.query_one(QUERY, &[]).await
                 }
+            }
+            Kind::DeadpoolTimed(p) => {
+                let c = p.timeout_get(&WAIT_5S).await.unwrap();
+                let st = c.prepare_cached(QUERY).await.unwrap();
+                c.query_one(&st, &[]).await
             }
             Kind::Bb8(p) => p.get().await.unwrap().query_one(QUERY, &[]).await,
             Kind::HandShared(h) => {
@@ -177,6 +194,8 @@ async fn contenders(url: &str) -> Vec<Contender> {
         },
     ))
     .max_size(POOL_SIZE)
+    // Only the timed row sets a timeout; the runtime is what applies it.
+    .runtime(deadpool_postgres::Runtime::Tokio1)
     .build()
     .expect("deadpool builds");
     let bb8 = bb8::Pool::builder()
@@ -194,7 +213,8 @@ async fn contenders(url: &str) -> Vec<Contender> {
     let c = |kind, prepared| Contender { kind, prepared };
     let mut all = vec![
         c(Kind::Deadpool(deadpool.clone()), true),
-        c(Kind::Deadpool(deadpool), false),
+        c(Kind::Deadpool(deadpool.clone()), false),
+        c(Kind::DeadpoolTimed(deadpool), true),
         c(Kind::Bb8(bb8), false),
         c(Kind::HandShared(Arc::new(HandShared(clients))), true),
     ];
