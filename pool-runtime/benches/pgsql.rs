@@ -20,7 +20,8 @@
 //!
 //! Pool size 16; 4, 16, 64 and 256 tasks, each running `--ops` queries (default 10) per
 //! round; the timer starts before the tasks are spawned and stops when the last one ends. The
-//! pools are interleaved round by round (warm-up rounds first), `--rounds` rounds per cell
+//! pools are interleaved round by round, each round starting with the next contender
+//! (warm-up rounds first), `--rounds` rounds per cell
 //! (default 40), and the whole grid runs `--runs` times (default 5), each run reported. Every pool uses its defaults otherwise: deadpool-postgres recycles with
 //! `RecyclingMethod::Fast` (an `is_closed` check), bb8 tests every connection on checkout
 //! (an empty query), ours validates only connections idle for a maintenance tick. The
@@ -334,9 +335,13 @@ fn main() -> ExitCode {
             let mut run = Vec::new();
             for &tasks in &TASKS {
                 let mut cell = vec![Vec::with_capacity(s.rounds); pools.len()];
-                for _ in 0..s.rounds {
-                    for (i, p) in pools.iter().enumerate() {
-                        cell[i].push(p.round(tasks, s.ops).await);
+                for round in 0..s.rounds {
+                    // Each round starts with the next contender: the one that runs right after
+                    // another's round finds the server still tidying up after it (statements
+                    // closing, backends going idle), so a fixed order favours the later ones.
+                    for k in 0..pools.len() {
+                        let i = (round + k) % pools.len();
+                        cell[i].push(pools[i].round(tasks, s.ops).await);
                     }
                 }
                 run.push(cell);
