@@ -937,8 +937,31 @@ async fn query_text_is_prepared_once_per_connection() {
     tx.execute("CREATE TEMP TABLE cached_tx (n int)", &[])
         .await
         .unwrap();
+    let insert = tx
+        .prepare_cached("INSERT INTO cached_tx VALUES ($1)")
+        .await
+        .unwrap();
+    tx.execute(&insert, &[&1]).await.unwrap();
     tx.commit().await.unwrap();
-    assert_eq!(conn.cached_statements(), 3);
+    assert_eq!(conn.cached_statements(), 4);
+    // The raw variants take text through the cache too.
+    let inserted = conn
+        .execute_raw("INSERT INTO cached_tx VALUES ($1)", [2i32])
+        .await
+        .unwrap();
+    assert_eq!(inserted, 1);
+    let rows: Vec<i32> = conn
+        .query_raw(
+            "SELECT n FROM cached_tx ORDER BY n",
+            std::iter::empty::<i32>(),
+        )
+        .await
+        .unwrap()
+        .map(|row| row.unwrap().get::<_, i32>(0))
+        .collect()
+        .await;
+    assert_eq!(rows, [1, 2]);
+    assert_eq!(conn.cached_statements(), 5);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
