@@ -10,6 +10,7 @@ use std::time::{Duration, Instant};
 
 use outgoing_pools::StartError;
 use outgoing_pools::declared::CONNECTING_AT_ONCE;
+use test_support::eventually;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 
@@ -120,15 +121,6 @@ fn hundred_on(port: u16) -> hundred::PoolsBuilder {
     builder
 }
 
-/// Waits up to 5 s for `done`.
-async fn eventually(what: &str, done: impl Fn() -> bool) {
-    let deadline = Instant::now() + Duration::from_secs(5);
-    while !done() {
-        assert!(Instant::now() < deadline, "{what}");
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_hundred_pools_start_in_about_the_time_of_the_slowest() {
     const DELAY: Duration = Duration::from_millis(50);
@@ -151,7 +143,7 @@ async fn a_hundred_pools_start_in_about_the_time_of_the_slowest() {
     );
 
     pools.shutdown().await;
-    eventually("every connection closes at shutdown", || {
+    eventually(5, "every connection closes at shutdown", || {
         seen.open.load(Ordering::SeqCst) == 0
     })
     .await;
@@ -172,9 +164,11 @@ async fn a_pool_that_cannot_start_fails_the_start_and_stops_the_started_ones() {
         "{err:?}"
     );
     assert!(seen.accepted.load(Ordering::SeqCst) >= 64);
-    eventually("the pools started before the failure are shut down", || {
-        seen.open.load(Ordering::SeqCst) == 0 && seen.opening.load(Ordering::SeqCst) == 0
-    })
+    eventually(
+        5,
+        "the pools started before the failure are shut down",
+        || seen.open.load(Ordering::SeqCst) == 0 && seen.opening.load(Ordering::SeqCst) == 0,
+    )
     .await;
 }
 
@@ -186,9 +180,11 @@ async fn a_start_dropped_midway_leaves_no_connection_behind() {
     let gave_up = tokio::time::timeout(Duration::from_millis(80), start).await;
     assert!(gave_up.is_err(), "100 pools cannot start within 80 ms here");
     assert!(seen.accepted.load(Ordering::SeqCst) > 0);
-    eventually("the started and starting pools' connections close", || {
-        seen.open.load(Ordering::SeqCst) == 0 && seen.opening.load(Ordering::SeqCst) == 0
-    })
+    eventually(
+        5,
+        "the started and starting pools' connections close",
+        || seen.open.load(Ordering::SeqCst) == 0 && seen.opening.load(Ordering::SeqCst) == 0,
+    )
     .await;
 }
 
@@ -233,7 +229,7 @@ async fn the_400_pool_declaration_starts_and_stops() {
     assert_eq!(b.name().as_str(), "generic.h0.com.b");
     b.call(async |_| ()).await.unwrap();
     pools.shutdown().await;
-    eventually("every connection closes at shutdown", || {
+    eventually(5, "every connection closes at shutdown", || {
         seen.open.load(Ordering::SeqCst) == 0
     })
     .await;

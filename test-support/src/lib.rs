@@ -552,6 +552,27 @@ fn redis_from(l: &Lookup, prefix: &str, tls: bool) -> Result<Redis, String> {
     })
 }
 
+/// Polls `cond` every millisecond until it holds, panicking after `secs` seconds (on tokio's
+/// clock, so a paused test clock moves it too).
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() {
+/// let started = std::time::Instant::now();
+/// test_support::eventually(5, "10 ms passed", || started.elapsed().as_millis() >= 10).await;
+/// # }
+/// ```
+pub async fn eventually(secs: u64, what: &str, mut cond: impl FnMut() -> bool) {
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(secs);
+    while !cond() {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "timed out waiting for: {what}"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(1)).await;
+    }
+}
+
 /// `host:port,host:port` from the variable `key`.
 fn addresses(l: &Lookup, key: &str) -> Result<Vec<(String, u16)>, String> {
     l.need(key)?

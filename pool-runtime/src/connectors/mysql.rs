@@ -24,7 +24,7 @@
 //! | --- | --- |
 //! | `host`, `port` (3306), `database`, `username`, `password` | the server and the login; always over TCP (never switched to the server's unix socket) |
 //! | `query_timeout` (ms, default 5000; 0: none) | the server aborts any statement running longer (MariaDB `max_statement_time`, MySQL `max_execution_time`, which covers `SELECT` only), and the connection stays usable; [`Mysql::is_valid`](bb8::ManageConnection::is_valid) must answer within it |
-//! | `keepalive_interval`, `max_start_interval` | pool behaviours (see [`crate::declared::start_pool`]) |
+//! | `keepalive_interval`, `max_start_interval` | pool behaviours (see [`crate::declared::prepare`]) |
 //! | `tls(...)` | TLS, always required when declared (there is no `required` key for mysql) |
 //!
 //! # TLS

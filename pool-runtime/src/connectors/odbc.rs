@@ -31,7 +31,7 @@
 //! | --- | --- |
 //! | `settings` | the ODBC connection string (a secret: never printed) |
 //! | `query_timeout` (ms, default 5000; 0: none) | a statement run by [`OdbcConnection::execute`] or [`OdbcConnection::query`], and the connection check (`SELECT 1`), is abandoned after it; the driver is also asked to cancel it (`SQL_ATTR_QUERY_TIMEOUT`, in whole seconds, rounded up) |
-//! | `keepalive_interval`, `max_start_interval` | pool behaviours (see [`crate::declared::start_pool`]) |
+//! | `keepalive_interval`, `max_start_interval` | pool behaviours (see [`crate::declared::prepare`]) |
 //!
 //! # A call abandoned half-way
 //!

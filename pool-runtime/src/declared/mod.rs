@@ -8,10 +8,10 @@ use std::fmt;
 
 use pool_spec::{Driver, PoolType};
 
+use crate::PoolBuilder;
 use crate::error::PoolName;
-use crate::settings::{PoolOptions, Settings, keys};
+use crate::settings::{PoolOptions, Settings};
 use crate::strategy::Strategy;
-use crate::{Pool, PoolBuilder};
 
 mod start;
 
@@ -453,72 +453,6 @@ fn unknown_variable(
         .collect();
     close_among(names, var)
         .map(|close| format!("it names no declared pool; did you mean `{close}`?"))
-}
-
-/// Starts one declared pool: resolves its settings, builds its connector and the pool.
-/// `connection` keys that are pool behaviours in this runtime (`keepalive_interval`,
-/// `max_start_interval`) configure the pool, whatever the type. A declaration starts all its
-/// pools together with [`start_all`].
-///
-/// # Errors
-///
-/// A setting that is missing or wrong ([`StartError::MissingEnv`], [`StartError::InvalidValue`],
-/// …), or [`StartError::Pool`] when the pool cannot start (no worker connecting).
-pub async fn start_pool<C, S>(
-    spec: &PoolSpec,
-    overrides: &Overrides,
-) -> Result<Pool<C, S>, StartError>
-where
-    C: FromSettings,
-    S: Strategy,
-{
-    let builder = pool_builder::<C, S>(spec, overrides)?;
-    builder.build().await.map_err(|e| start_failed(spec, e))
-}
-
-/// The builder of one declared pool, every setting resolved and checked: all that can fail
-/// before a connection is opened.
-fn pool_builder<C, S>(
-    spec: &PoolSpec,
-    overrides: &Overrides,
-) -> Result<PoolBuilder<C, S>, StartError>
-where
-    C: FromSettings,
-    S: Strategy,
-{
-    let settings = Settings::resolve(spec, overrides)?;
-    let options = PoolOptions::from_settings(&settings)?;
-    let connector = C::from_settings(&settings)?;
-    let mut b = Pool::<C, S>::builder(connector)
-        .name(spec.name)
-        .workers(options.workers as usize)
-        .call_timeout(options.call_timeout)
-        .queue_type(options.queue_type)
-        .connect_timeout(options.connect_timeout)
-        .shared_depth(options.shared_depth);
-    if let Some(n) = options.max_worker_queue_len {
-        b = b.max_worker_queue_len(n as usize);
-    }
-    if let Some(after) = options.overrun_warning {
-        b = b.overrun_warning(after);
-    }
-    if let Some(n) = options.max_overrun_warnings {
-        b = b.max_overrun_warnings(n.into());
-    }
-    if let Some(every) = settings.opt(keys::KEEPALIVE_INTERVAL)? {
-        b = b.keepalive_interval(every);
-    }
-    if let Some(cap) = settings.opt(keys::MAX_START_INTERVAL)? {
-        b = b.max_start_interval(cap);
-    }
-    Ok(C::tune(b))
-}
-
-fn start_failed<E: std::error::Error + Send + Sync + 'static>(spec: &PoolSpec, e: E) -> StartError {
-    StartError::Pool {
-        pool: PoolName::from(spec.name),
-        source: Box::new(e),
-    }
 }
 
 /// The expanded pools of a declaration, without starting anything (`Pools::plan()`).

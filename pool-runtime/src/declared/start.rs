@@ -22,9 +22,11 @@ use std::time::Duration;
 use futures_util::StreamExt;
 use futures_util::stream::FuturesUnordered;
 
-use super::{FromSettings, Overrides, PoolSpec, StartError, pool_builder, start_failed};
+use super::{FromSettings, Overrides, PoolSpec, StartError};
+use crate::error::PoolName;
+use crate::settings::{PoolOptions, Settings, keys};
 use crate::strategy::Strategy;
-use crate::{Pool, PoolStatus};
+use crate::{Pool, PoolBuilder, PoolStatus};
 
 /// How many connections the pools of a declaration open at once while starting (each pool
 /// opens all its workers' connections together; a pool with more workers than this starts
@@ -72,7 +74,8 @@ pub struct Prepared {
 pub type Prepare = fn(&'static PoolSpec, &Overrides) -> Result<Prepared, StartError>;
 
 /// Resolves and checks the settings of the declared pool `spec` and builds its connector;
-/// connecting waits for [`start_all`].
+/// connecting waits for [`start_all`]. `connection` keys that are pool behaviours in this
+/// runtime (`keepalive_interval`, `max_start_interval`) configure the pool, whatever the type.
 ///
 /// # Errors
 ///
@@ -88,10 +91,51 @@ where
         build: Box::pin(async move {
             match builder.build().await {
                 Ok(pool) => Ok(Box::new(pool) as Box<dyn AnyPool>),
-                Err(e) => Err(start_failed(spec, e)),
+                Err(e) => Err(StartError::Pool {
+                    pool: PoolName::from(spec.name),
+                    source: Box::new(e),
+                }),
             }
         }),
     })
+}
+
+/// The builder of one declared pool, every setting resolved and checked: all that can fail
+/// before a connection is opened.
+fn pool_builder<C, S>(
+    spec: &PoolSpec,
+    overrides: &Overrides,
+) -> Result<PoolBuilder<C, S>, StartError>
+where
+    C: FromSettings,
+    S: Strategy,
+{
+    let settings = Settings::resolve(spec, overrides)?;
+    let options = PoolOptions::from_settings(&settings)?;
+    let connector = C::from_settings(&settings)?;
+    let mut b = Pool::<C, S>::builder(connector)
+        .name(spec.name)
+        .workers(options.workers as usize)
+        .call_timeout(options.call_timeout)
+        .queue_type(options.queue_type)
+        .connect_timeout(options.connect_timeout)
+        .shared_depth(options.shared_depth);
+    if let Some(n) = options.max_worker_queue_len {
+        b = b.max_worker_queue_len(n as usize);
+    }
+    if let Some(after) = options.overrun_warning {
+        b = b.overrun_warning(after);
+    }
+    if let Some(n) = options.max_overrun_warnings {
+        b = b.max_overrun_warnings(n.into());
+    }
+    if let Some(every) = settings.opt(keys::KEEPALIVE_INTERVAL)? {
+        b = b.keepalive_interval(every);
+    }
+    if let Some(cap) = settings.opt(keys::MAX_START_INTERVAL)? {
+        b = b.max_start_interval(cap);
+    }
+    Ok(C::tune(b))
 }
 
 /// The pools of a declaration, started, in declaration order.

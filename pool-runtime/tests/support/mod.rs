@@ -119,14 +119,4 @@ impl ManageConnection for Steerable {
     }
 }
 
-/// Polls `cond` every millisecond until it holds, panicking after `secs` seconds.
-pub async fn eventually(secs: u64, what: &str, mut cond: impl FnMut() -> bool) {
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(secs);
-    while !cond() {
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "timed out waiting for: {what}"
-        );
-        tokio::time::sleep(Duration::from_millis(1)).await;
-    }
-}
+pub use test_support::eventually;

@@ -14,7 +14,7 @@
 //! accessor), pgsql pools for about half the hosts, and global pools for the rest.
 
 use std::fmt::Write as _;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
 use std::time::Instant;
 
@@ -192,7 +192,7 @@ fn table(rows: &[(&str, Vec<f64>)], repeat: usize) -> String {
     t
 }
 
-fn build(dir: &Path, target: &PathBuf, release: bool) -> Result<(), String> {
+fn build(dir: &Path, target: &Path, release: bool) -> Result<(), String> {
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
     let mut cmd = Command::new(&cargo);
     cmd.args(["build", "--quiet"])

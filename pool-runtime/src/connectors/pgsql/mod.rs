@@ -67,8 +67,6 @@ use std::time::Duration;
 
 use bb8::ManageConnection;
 
-/// The declaration's default `statement_cache`.
-const DEFAULT_STATEMENT_CACHE: usize = 100;
 use tokio_postgres::Config;
 use tokio_postgres::config::SslMode;
 use tokio_postgres_rustls::MakeRustlsConnect;
@@ -175,7 +173,7 @@ impl Pgsql {
             tls: None,
             rustls: None,
             query_timeout: None,
-            statement_cache: DEFAULT_STATEMENT_CACHE,
+            statement_cache: crate::settings::defaults::STATEMENT_CACHE as usize,
         };
         if pgsql.config.get_ssl_mode() == SslMode::Require {
             // Verification on, with the system's roots: what `verify_mode = peer` means.
