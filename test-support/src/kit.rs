@@ -16,7 +16,7 @@
 
 use pool_runtime::settings::{Driver, PoolType, Settings, SettingsBuilder, keys};
 
-use crate::Sql;
+use crate::{Redis, Sql};
 
 /// The pool name the kit's settings use unless a test names its own.
 pub const POOL: &str = "rdbms.global.default";
@@ -44,6 +44,22 @@ pub fn sql_named(name: &str, sql: &Sql) -> SettingsBuilder {
 /// An `rdbms` pool with `driver = odbc` on the connection string `settings`.
 pub fn odbc(settings: &str) -> SettingsBuilder {
     Settings::builder(POOL, PoolType::Rdbms, Some(Driver::Odbc)).set(keys::SETTINGS, settings)
+}
+
+/// A `redis` pool on `redis`, named `name`: host and port set, and the password where the
+/// server has one; TLS trusting the test CA on the TLS server. Add more with `.set(key, value)`.
+pub fn redis(name: &str, redis: &Redis) -> SettingsBuilder {
+    let mut settings = Settings::builder(name, PoolType::Redis, None)
+        .set(keys::HOST, &redis.host)
+        .set(keys::PORT, redis.port);
+    if let Some(password) = &redis.password {
+        settings = settings.set(keys::PASSWORD, password);
+    }
+    if redis.tls {
+        let certs = crate::require(crate::TLS);
+        settings = settings.set(keys::TLS_CACERTFILE, certs.ca.display());
+    }
+    settings
 }
 
 /// Whether a connection of `db` runs over TLS, as the PostgreSQL server sees it

@@ -48,6 +48,8 @@ pub mod mysql;
 pub mod odbc;
 #[cfg(feature = "pgsql")]
 pub mod pgsql;
+#[cfg(feature = "redis")]
+pub mod redis;
 
 #[cfg(feature = "mysql")]
 pub use mysql::Mysql;
@@ -55,6 +57,8 @@ pub use mysql::Mysql;
 pub use odbc::Odbc;
 #[cfg(feature = "pgsql")]
 pub use pgsql::Pgsql;
+#[cfg(feature = "redis")]
+pub use redis::Redis;
 
 use crate::declared::missing_connector;
 
@@ -89,6 +93,7 @@ macro_rules! feature_gate {
 feature_gate!($ __connector_pgsql, "pgsql", "`driver = pgsql` (or `cockroachdb`)");
 feature_gate!($ __connector_mysql, "mysql", "`driver = mysql`");
 feature_gate!($ __connector_odbc, "odbc", "`driver = odbc`");
+feature_gate!($ __connector_redis, "redis", "a `redis` pool");
 
 #[cfg(not(feature = "pgsql"))]
 missing_connector!(
@@ -105,9 +110,10 @@ missing_connector!(
     /// `rdbms` with `driver = odbc` (not in this build: enable the `odbc` feature).
     Odbc, "rdbms odbc", "; enable the `odbc` feature of outgoing-pools"
 );
+#[cfg(not(feature = "redis"))]
 missing_connector!(
-    /// `redis` (not in this build).
-    Redis, "redis", "; this version of outgoing-pools has no Redis connector yet"
+    /// `redis` (not in this build: enable the `redis` feature).
+    Redis, "redis", "; enable the `redis` feature of outgoing-pools"
 );
 missing_connector!(
     /// `http` (not in this build).
