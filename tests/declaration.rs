@@ -397,7 +397,7 @@ fn every_pool_type() {
     );
 
     let redis = spec(pools, "redis.b.com.default");
-    assert_eq!(keys(redis), ["host", "port", "database"]);
+    assert_eq!(keys(redis), ["host", "port", "database", "cluster"]);
     assert_eq!(value(redis, key::PORT).0, "Int(9923)");
 
     let http = spec(pools, "http.global.http_auth");

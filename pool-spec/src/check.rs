@@ -6,6 +6,7 @@
 
 use std::collections::HashMap;
 
+use crate::combinations::{self, SetKey};
 use crate::error::{Ctxt, Loc, Spanned};
 use crate::kinds::ConnectorKind;
 use crate::model::{
@@ -307,6 +308,7 @@ pub(crate) fn check(cx: &Ctxt, decl: &Declaration) {
         check_host_scope_has_hosts(cx, decl, pool);
         check_required_keys(cx, pool);
         check_paired_keys(cx, pool);
+        check_combinations(cx, pool);
         check_connector_keys(cx, pool);
         check_connector_tls(cx, pool);
         check_encrypt_conflict(cx, pool);
@@ -478,6 +480,39 @@ fn check_paired_keys(cx: &Ctxt, pool: &PoolDecl) {
                 }
             }
         }
+    }
+}
+
+// Keys that may not go together (a Redis Cluster's `servers`, Sentinels beside `host`): the
+// table layer's rules, which the runtime applies again to the values read at start.
+fn check_combinations(cx: &Ctxt, pool: &PoolDecl) {
+    let written = pool
+        .options
+        .iter()
+        .chain(&pool.connection)
+        .chain(pool.tls.iter().flat_map(|t| &t.settings));
+    let mut set: Vec<SetKey<'_>> = written
+        .map(|s| SetKey {
+            desc: s.desc,
+            value: (!s.value.is_env()).then_some(&s.value.value),
+        })
+        .collect();
+    // A key whose value was reported invalid is still written: what depends on its value
+    // waits, rather than taking the default and adding a second error.
+    set.extend(pool.poisoned.iter().filter_map(|(level, name)| {
+        let desc = options::lookup(*level, pool.pool_type, name)?;
+        Some(SetKey { desc, value: None })
+    }));
+    for problem in combinations::combination_problems(pool.pool_type, &set) {
+        // Only a written key has a token to point at; an invalid one has its error already.
+        let Some(setting) = pool.get(problem.desc.level, problem.desc.name) else {
+            continue;
+        };
+        let loc = match problem.at_value {
+            true => &setting.value.loc,
+            false => &setting.key_loc,
+        };
+        cx.error(loc, format!("`{}` {}", problem.desc.key(), problem.problem));
     }
 }
 

@@ -245,13 +245,45 @@ impl fmt::Display for Scope {
     }
 }
 
-/// A Cassandra server.
+/// One server of a server list (cassandra's nodes, a Redis Cluster's seeds, Sentinels).
 #[derive(Clone, PartialEq, Eq, Hash, Debug)]
 pub struct Server {
     /// Host name or address.
     pub host: String,
-    /// Port (9042 unless given).
+    /// Port (the option's default port unless given).
     pub port: u16,
+}
+
+impl Server {
+    /// Reads `host`, `host:port`, `[ipv6]` or `[ipv6]:port`, with `default_port` when none is
+    /// given; `None` when the host is empty or the port is not one (1 to 65535).
+    ///
+    /// An address with several colons and no brackets is an IPv6 address without a port: read
+    /// as `host:port` it would lose its last group.
+    pub fn parse(text: &str, default_port: u16) -> Option<Server> {
+        let text = text.trim();
+        let (host, port) = match text.strip_prefix('[') {
+            Some(rest) => {
+                let (host, after) = rest.split_once(']')?;
+                match after {
+                    "" => (host, None),
+                    _ => (host, Some(after.strip_prefix(':')?)),
+                }
+            }
+            None => match text.split_once(':') {
+                Some((host, port)) if !port.contains(':') => (host, Some(port)),
+                _ => (text, None),
+            },
+        };
+        let port = match port {
+            None => default_port,
+            Some(port) => port.parse::<u16>().ok().filter(|p| *p != 0)?,
+        };
+        (!host.is_empty()).then(|| Server {
+            host: host.to_owned(),
+            port,
+        })
+    }
 }
 
 /// A checked option value.
@@ -272,7 +304,7 @@ pub enum Value {
     Infinity,
     /// A list of strings.
     List(Vec<String>),
-    /// Cassandra servers.
+    /// A server list.
     Servers(Vec<Server>),
     /// `env("NAME")` / `env("NAME", default = "...")`: read at start by the runtime.
     Env {

@@ -2,8 +2,10 @@
 //!
 //! No I/O and no async: `pool-macros` feeds it the tokens of `#[outgoing_pools(...)]` (or the
 //! text of the file they name) and generates code from the [`Plan`]; the config importer uses
-//! the same entry points. Every option name, default and rule lives here, in [`OPTIONS`] and the
-//! `check` module, so the attribute, the TOML form and the importer cannot disagree.
+//! the same entry points. Every option name, default and rule lives here, in [`OPTIONS`],
+//! [`combination_problems`] (which keys may go together; the runtime applies it again to values
+//! read at start) and the `check` module, so the attribute, the TOML form and the importer
+//! cannot disagree.
 //!
 //! ```
 //! use pool_spec::{PoolType, Strategy, parse_attr, plan};
@@ -46,6 +48,7 @@
 #![cfg_attr(not(feature = "parse"), allow(dead_code))]
 
 // The option table and what it is written in: no syn, no toml (the runtime reads these).
+mod combinations;
 mod kinds;
 mod names;
 mod options;
@@ -70,10 +73,11 @@ mod toml_form;
 #[cfg(all(test, feature = "parse"))]
 mod tests;
 
+pub use combinations::{KeyProblem, SetKey, combination_problems};
 pub use kinds::{ConnectorKind, Driver, PoolType, QueueType, Scope, Server, Strategy, Value};
 pub use options::{
-    Const, DefaultValue, Kind, Level, Need, OPTIONS, OptionDesc, Range, key_of, lookup,
-    options_for, reference_markdown, tls_key,
+    Const, DefaultValue, Kind, Level, Need, OPTIONS, OptionDesc, REDIS_CLUSTER_TLS,
+    REDIS_CLUSTER_VERIFY_MODES, Range, key_of, lookup, options_for, reference_markdown, tls_key,
 };
 pub use text::{closest, hint};
 

@@ -31,6 +31,12 @@ pub(crate) const ENCRYPT: &str = "encrypt";
 pub(crate) const HOST_KEY: &str = "host";
 pub(crate) const PORT: &str = "port";
 pub(crate) const REQUIRED: &str = "required";
+pub(crate) const DATABASE: &str = "database";
+pub(crate) const SERVERS: &str = "servers";
+pub(crate) const CLUSTER: &str = "cluster";
+pub(crate) const SENTINELS: &str = "sentinels";
+pub(crate) const MASTER_NAME: &str = "master_name";
+pub(crate) const VERIFY_MODE: &str = "verify_mode";
 
 // Values.
 pub(crate) const GLOBAL: &str = "global";
@@ -65,7 +71,6 @@ pub(crate) const FOREIGN_SECTIONS: &[&str] = &[
     "instrumentation",
 ];
 
-/// Cassandra server fields.
+/// The fields of a `{ host = "...", port = N }` server item.
 pub(crate) const SERVER_HOST: &str = "host";
 pub(crate) const SERVER_PORT: &str = "port";
-pub(crate) const CASSANDRA_DEFAULT_PORT: u16 = 9042;

@@ -44,8 +44,9 @@ pub enum Kind {
     Enum(&'static [&'static str]),
     /// A list of strings.
     StrList,
-    /// Cassandra servers: `"host"` or `{ host = "...", port = N }` items.
-    Servers,
+    /// A server list: `"host"`, `"host:port"` or `{ host = "...", port = N }` items; the port
+    /// is this one unless given.
+    Servers(u16),
     /// An `http[s]://host[:port]` URL.
     Url,
     /// `global`, `host` or a declared host.
@@ -64,9 +65,9 @@ impl Kind {
             Kind::Bool => "`true` or `false`".into(),
             Kind::Enum(names) => one_of(names),
             Kind::StrList => "a list of strings".into(),
-            Kind::Servers => {
-                "a list of servers (`\"host\"` or `{ host = \"...\", port = ... }`)".into()
-            }
+            Kind::Servers(port) => format!(
+                "a list of servers (`\"host\"`, `\"host:port\"` or `{{ host = \"...\", port = ... }}`; port {port} unless given)"
+            ),
             Kind::Url => "a URL string `http[s]://host[:port]`".into(),
             Kind::Scope => "`global`, `host` or a declared host string".into(),
             Kind::Tag => "a tag of lowercase letters, digits and `_`".into(),
@@ -107,23 +108,13 @@ impl Kind {
                     .map(str::to_owned)
                     .collect(),
             )),
-            Kind::Servers => {
-                let mut servers = Vec::new();
-                for item in text.split(',').map(str::trim).filter(|s| !s.is_empty()) {
-                    let (host, port) = match item.rsplit_once(':') {
-                        Some((host, port)) => (host, port.parse::<u16>().map_err(|_| bad())?),
-                        None => (item, names::CASSANDRA_DEFAULT_PORT),
-                    };
-                    if host.is_empty() || port == 0 {
-                        return Err(bad());
-                    }
-                    servers.push(Server {
-                        host: host.to_owned(),
-                        port,
-                    });
-                }
-                Ok(Value::Servers(servers))
-            }
+            Kind::Servers(port) => text
+                .split(',')
+                .map(str::trim)
+                .filter(|s| !s.is_empty())
+                .map(|item| Server::parse(item, port).ok_or_else(bad))
+                .collect::<Result<_, _>>()
+                .map(Value::Servers),
             Kind::Scope => Err(bad()),
         }
     }
@@ -178,6 +169,9 @@ const NON_NEGATIVE: Range = Range {
     max: UNBOUNDED,
 };
 const PORT: Range = Range { min: 1, max: 65535 };
+const CASSANDRA_PORT: u16 = 9042;
+const REDIS_PORT: u16 = 6379;
+const SENTINEL_PORT: u16 = 26379;
 
 /// A constant default value.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
@@ -194,7 +188,7 @@ pub enum Const {
     Infinity,
     /// A list of strings.
     StrList(&'static [&'static str]),
-    /// Cassandra servers.
+    /// A server list.
     Servers(&'static [(&'static str, u16)]),
 }
 
@@ -510,6 +504,18 @@ const FULL_TLS_CLIENTS: &[ConnectorKind] = &[
     K::Riak,
 ];
 const VERIFY_MODES: &[&str] = &["peer", "selfsigned_peer", names::NONE];
+/// The `tls` keys a Redis Cluster pool (`cluster = true`) honours: its client makes its own TLS
+/// connections from a CA file, a client certificate and key, and a verification switch, so the
+/// other keys are refused where they are written.
+pub const REDIS_CLUSTER_TLS: &[&str] = &[
+    "cacertfile",
+    "certfile",
+    "keyfile",
+    "password",
+    names::VERIFY_MODE,
+];
+/// The `tls.verify_mode` values a Redis Cluster pool honours: its switch is on or off.
+pub const REDIS_CLUSTER_VERIFY_MODES: &[&str] = &["peer", names::NONE];
 const SNI_PROTOCOLS: &[&str] = &["default", "https"];
 const ENCRYPT_MODES: &[&str] = &[names::TLS, names::NONE];
 const NAMES_THE_POOL: &str = "it is part of the pool's name and accessor";
@@ -582,7 +588,7 @@ pub static OPTIONS: &[OptionDesc] = &[
         ]))
         .range(PORT)
         .doc("database port"),
-    OptionDesc::new(C, "database", Kind::Str, &[Rdbms])
+    OptionDesc::new(C, names::DATABASE, Kind::Str, &[Rdbms])
         .non_empty()
         .connectors(SQL_CLIENTS)
         .need(Need::RequiredFor(SQL))
@@ -630,10 +636,10 @@ pub static OPTIONS: &[OptionDesc] = &[
         .default(Const::Str("127.0.0.1"))
         .doc("Redis server"),
     OptionDesc::new(C, names::PORT, Kind::Int, &[Redis])
-        .default(Const::Int(6379))
+        .default(Const::Int(REDIS_PORT as i64))
         .range(PORT)
         .doc("Redis port"),
-    OptionDesc::new(C, "database", Kind::Int, &[Redis])
+    OptionDesc::new(C, names::DATABASE, Kind::Int, &[Redis])
         .default(Const::Int(0))
         .range(NON_NEGATIVE)
         .doc("database number"),
@@ -641,6 +647,22 @@ pub static OPTIONS: &[OptionDesc] = &[
     OptionDesc::new(C, "password", Kind::Str, &[Redis])
         .secret()
         .doc("password"),
+    // A Redis Cluster or Sentinels: which keys may go together is `combinations`' (the runtime
+    // applies the same rules to values read at start).
+    OptionDesc::new(C, names::SERVERS, Kind::Servers(REDIS_PORT), &[Redis])
+        .non_empty()
+        .doc("seed nodes of a Redis Cluster (with `cluster = true`)"),
+    OptionDesc::new(C, names::CLUSTER, Kind::Bool, &[Redis])
+        .default(Const::Bool(false))
+        .doc("`true`: the pool serves a Redis Cluster (slot routing, `MOVED`/`ASK` redirections), seeded by `servers` or by `host` and `port`"),
+    OptionDesc::new(C, names::SENTINELS, Kind::Servers(SENTINEL_PORT), &[Redis])
+        .non_empty()
+        .need(Need::Paired)
+        .doc("Sentinels asked for the master's address (with `master_name`)"),
+    OptionDesc::new(C, names::MASTER_NAME, Kind::Str, &[Redis])
+        .non_empty()
+        .need(Need::Paired)
+        .doc("name of the master the Sentinels monitor (with `sentinels`)"),
     // ---- http
     OptionDesc::new(C, names::HOST_KEY, Kind::Url, &[Http])
         .need(Need::Required)
@@ -708,7 +730,7 @@ pub static OPTIONS: &[OptionDesc] = &[
         .ms()
         .doc("delay between reconnection attempts"),
     // ---- ldap
-    OptionDesc::new(C, "servers", Kind::StrList, &[Ldap])
+    OptionDesc::new(C, names::SERVERS, Kind::StrList, &[Ldap])
         .non_empty()
         .default(Const::StrList(&["localhost"]))
         .doc("servers, tried in order"),
@@ -737,10 +759,10 @@ pub static OPTIONS: &[OptionDesc] = &[
         .fixed("it is the 3.x spelling of a `tls` section; override `tls.*` keys instead")
         .doc("3.x form: `tls` is the same as an empty `tls(...)`, `none` as no `tls`"),
     // ---- cassandra
-    OptionDesc::new(C, "servers", Kind::Servers, &[Cassandra])
+    OptionDesc::new(C, names::SERVERS, Kind::Servers(CASSANDRA_PORT), &[Cassandra])
         .non_empty()
-        .default(Const::Servers(&[("localhost", names::CASSANDRA_DEFAULT_PORT)]))
-        .doc("cluster nodes; port 9042 unless given"),
+        .default(Const::Servers(&[("localhost", CASSANDRA_PORT)]))
+        .doc("cluster nodes"),
     OptionDesc::new(C, "keyspace", Kind::Str, &[Cassandra])
         .non_empty()
         .default(Const::Str("mongooseim"))
@@ -771,7 +793,7 @@ pub static OPTIONS: &[OptionDesc] = &[
         .doc("credentials password (with `username`)"),
     // ---- tls, every type with TLS (for `rdbms`, pgsql and mysql: ODBC's SSL options are the
     // data source's)
-    OptionDesc::new(T, "verify_mode", Kind::Enum(VERIFY_MODES), TLS_TYPES)
+    OptionDesc::new(T, names::VERIFY_MODE, Kind::Enum(VERIFY_MODES), TLS_TYPES)
         .connectors(TLS_CLIENTS)
         .default(Const::Ident("peer"))
         .doc("certificate verification"),
@@ -967,7 +989,7 @@ pub fn reference_markdown() -> String {
         }
         if d.non_empty {
             notes.push_str(match d.kind {
-                Kind::StrList | Kind::Servers => "; not empty, no item twice",
+                Kind::StrList | Kind::Servers(_) => "; not empty, no item twice",
                 _ => "; not empty",
             });
         }

@@ -518,12 +518,12 @@ fn interpret_kind(
             }
             _ => wrong(cx),
         },
-        Kind::Servers => match value {
+        Kind::Servers(default_port) => match value {
             RawValue::List(items) => {
                 let mut out = Vec::new();
                 let mut ok = true;
                 for item in items {
-                    match read_server(cx, form, key, item) {
+                    match read_server(cx, form, key, default_port, item) {
                         Some(server) => out.push(server),
                         None => ok = false,
                     }
@@ -584,15 +584,29 @@ fn check_env(
     })
 }
 
-fn read_server(cx: &Ctxt, form: Form, key: &str, item: &RawItem) -> Option<Server> {
+fn read_server(
+    cx: &Ctxt,
+    form: Form,
+    key: &str,
+    default_port: u16,
+    item: &RawItem,
+) -> Option<Server> {
+    let wrong = |found: &RawValue| {
+        check::wrong_type(
+            cx,
+            key,
+            &Kind::Servers(default_port).expected(),
+            &format!("{} in the list", found.found(form, key)),
+            &item.loc,
+        );
+        None
+    };
     match &item.value {
-        RawValue::Str(host) if !host.is_empty() => Some(Server {
-            host: host.clone(),
-            port: names::CASSANDRA_DEFAULT_PORT,
-        }),
+        // The text form values read at start take, so a server is written alike everywhere.
+        RawValue::Str(text) => Server::parse(text, default_port).or_else(|| wrong(&item.value)),
         RawValue::Table(fields) => {
             let mut host = None;
-            let mut port = names::CASSANDRA_DEFAULT_PORT;
+            let mut port = default_port;
             let mut ok = true;
             let mut seen = Seen::default();
             let label = format!("`{key}` item");
@@ -660,15 +674,6 @@ fn read_server(cx: &Ctxt, form: Form, key: &str, item: &RawItem) -> Option<Serve
             }
         }
         RawValue::Invalid => None,
-        other => {
-            check::wrong_type(
-                cx,
-                key,
-                &Kind::Servers.expected(),
-                &format!("{} in the list", other.found(form, key)),
-                &item.loc,
-            );
-            None
-        }
+        other => wrong(other),
     }
 }

@@ -156,7 +156,7 @@ fn base_type(d: &OptionDesc) -> String {
         Kind::Bool => "bool".into(),
         Kind::Enum(names) => enum_name(d, names),
         Kind::StrList => "Vec<String>".into(),
-        Kind::Servers => "Vec<Server>".into(),
+        Kind::Servers(_) => "Vec<Server>".into(),
     }
 }
 
@@ -222,11 +222,12 @@ fn strukt(out: &mut String, name: &str, doc: &str, rows: &[&OptionDesc], context
     out.push_str("        })\n    }\n}\n\n");
 }
 
-fn unit_note(d: &OptionDesc) -> &'static str {
-    match d.unit {
-        "ms" => " (declared in ms)",
-        "s" => " (declared in s)",
-        _ => "",
+fn unit_note(d: &OptionDesc) -> String {
+    match (d.unit, d.kind) {
+        ("ms", _) => " (declared in ms)".into(),
+        ("s", _) => " (declared in s)".into(),
+        (_, Kind::Servers(port)) => format!("; port {port} unless given"),
+        _ => String::new(),
     }
 }
 

@@ -53,6 +53,14 @@ pub mod keys {
     pub const MAX_START_INTERVAL: &str = "max_start_interval";
     /// `statement_cache`.
     pub const STATEMENT_CACHE: &str = "statement_cache";
+    /// `servers`.
+    pub const SERVERS: &str = "servers";
+    /// `cluster`.
+    pub const CLUSTER: &str = "cluster";
+    /// `sentinels`.
+    pub const SENTINELS: &str = "sentinels";
+    /// `master_name`.
+    pub const MASTER_NAME: &str = "master_name";
     /// `path_prefix`.
     pub const PATH_PREFIX: &str = "path_prefix";
     /// `request_timeout`.
@@ -67,8 +75,6 @@ pub mod keys {
     pub const RECONNECT_ATTEMPTS: &str = "reconnect.attempts";
     /// `reconnect.delay`.
     pub const RECONNECT_DELAY: &str = "reconnect.delay";
-    /// `servers`.
-    pub const SERVERS: &str = "servers";
     /// `root_dn`.
     pub const ROOT_DN: &str = "root_dn";
     /// `connect_interval`.
@@ -128,6 +134,8 @@ pub mod defaults {
     pub const MAX_START_INTERVAL: Duration = Duration::from_secs(30);
     /// `statement_cache`.
     pub const STATEMENT_CACHE: u32 = 100;
+    /// `cluster`.
+    pub const CLUSTER: bool = false;
     /// `path_prefix`.
     pub const PATH_PREFIX: &str = "/";
     /// `request_timeout`.
@@ -413,6 +421,14 @@ pub struct RedisSettings {
     pub username: Option<String>,
     /// `password`: password.
     pub password: Option<Secret<String>>,
+    /// `servers`: seed nodes of a Redis Cluster (with `cluster = true`); port 6379 unless given.
+    pub servers: Option<Vec<Server>>,
+    /// `cluster`: `true`: the pool serves a Redis Cluster (slot routing, `MOVED`/`ASK` redirections), seeded by `servers` or by `host` and `port`.
+    pub cluster: bool,
+    /// `sentinels`: Sentinels asked for the master's address (with `master_name`); port 26379 unless given.
+    pub sentinels: Option<Vec<Server>>,
+    /// `master_name`: name of the master the Sentinels monitor (with `sentinels`).
+    pub master_name: Option<String>,
     /// The `tls` section; `None` without one.
     pub tls: Option<TlsOptions>,
 }
@@ -430,6 +446,10 @@ impl RedisSettings {
             database: s.req(keys::DATABASE)?,
             username: s.opt(keys::USERNAME)?,
             password: s.opt(keys::PASSWORD)?,
+            servers: s.opt(keys::SERVERS)?,
+            cluster: s.req(keys::CLUSTER)?,
+            sentinels: s.opt(keys::SENTINELS)?,
+            master_name: s.opt(keys::MASTER_NAME)?,
             tls: TlsOptions::from_section(s)?,
         })
     }

@@ -16,8 +16,10 @@
 //!
 //! Every key of the pool's type can be set at start, declared or not, except those that shape
 //! the generated types (`strategy`, `driver`) or name the pool (`scope`, `tag`). Text read at
-//! start is parsed and checked by the table (kind, range, enum, URL); an error names the pool,
-//! the key, where the value came from and what would be valid, and never prints a secret.
+//! start is parsed and checked by the table (kind, range, enum, URL), and the pool's keys
+//! together by the declaration's rules across keys (pairs, [`pool_spec::combination_problems`]);
+//! an error names the pool, the key, where the value came from and what would be valid, and
+//! never prints a secret.
 //!
 //! A hand-built pool goes through the same checks:
 //!
@@ -52,7 +54,7 @@ use std::time::Duration;
 
 pub use generated::*;
 pub use pool_spec::{Driver, PoolType, Server, Value};
-use pool_spec::{Level, OPTIONS, OptionDesc};
+use pool_spec::{Level, OPTIONS, OptionDesc, SetKey};
 
 use crate::QueueType;
 use crate::declared::{Overrides, PoolSpec, Source, StartError};
@@ -519,6 +521,7 @@ fn resolve(
         values,
     };
     check_pairs(&settings)?;
+    check_combinations(&settings)?;
     Ok(settings)
 }
 
@@ -544,6 +547,48 @@ fn check_pairs(settings: &Settings) -> Result<(), StartError> {
         }
     }
     Ok(())
+}
+
+/// Keys that may not go together (a Redis Cluster's `servers`, Sentinels beside `host`), by
+/// the rules the declaration was checked by, now that every value is known.
+fn check_combinations(settings: &Settings) -> Result<(), StartError> {
+    let tls = settings.has_tls();
+    // The macro hands a declared pool's defaults over as declared values: one equal to the
+    // default counts as left out, as a default written out changes nothing a client does (and
+    // the declaration's check saw which were written).
+    let set: Vec<SetKey<'_>> = settings
+        .values
+        .iter()
+        .filter(|r| match r.origin {
+            Origin::Default => false,
+            Origin::Declared => {
+                let default = r.desc.default_for(settings.pool_type, settings.driver, tls);
+                default.as_ref() != Some(&r.value)
+            }
+            Origin::Builder | Origin::Variable(_) | Origin::EnvDefault(_) => true,
+        })
+        .map(|r| SetKey {
+            desc: r.desc,
+            value: Some(&r.value),
+        })
+        .collect();
+    let Some(problem) = pool_spec::combination_problems(settings.pool_type, &set)
+        .into_iter()
+        .next()
+    else {
+        return Ok(());
+    };
+    let origin = settings
+        .values
+        .iter()
+        .find(|r| std::ptr::eq(r.desc, problem.desc))
+        .map_or(Origin::Default, |r| r.origin.clone());
+    Err(StartError::InvalidValue {
+        pool: settings.pool.clone(),
+        key: problem.desc.key(),
+        source_name: origin.to_string(),
+        problem: problem.problem,
+    })
 }
 
 impl TlsOptions {

@@ -412,3 +412,210 @@ fn a_connection_key_spelt_like_a_pool_option_is_prefixed() {
         Some(1000)
     );
 }
+
+/// `redis()` as the macro generates it: every default handed over as declared.
+const REDIS: PoolSpec = PoolSpec {
+    name: "redis.global.default",
+    pool_type: PoolType::Redis,
+    driver: None,
+    connector: "Redis",
+    options: &[],
+    connection: &[
+        setting(keys::HOST, Source::Str("127.0.0.1")),
+        setting(keys::PORT, Source::Int(6379)),
+        setting(keys::DATABASE, Source::Int(0)),
+        setting(keys::CLUSTER, Source::Bool(false)),
+    ],
+    ..PG
+};
+
+/// `redis(connection(host = "10.0.0.1", database = 2, tls()))`, its TLS defaults declared too.
+const REDIS_WRITTEN: PoolSpec = PoolSpec {
+    connection: &[
+        setting(keys::HOST, Source::Str("10.0.0.1")),
+        setting(keys::PORT, Source::Int(6379)),
+        setting(keys::DATABASE, Source::Int(2)),
+        setting(keys::CLUSTER, Source::Bool(false)),
+        setting(keys::TLS_VERIFY_MODE, Source::Str("peer")),
+        setting(keys::TLS_DISCONNECT_ON_FAILURE, Source::Bool(true)),
+        setting(keys::TLS_SERVER_NAME_INDICATION_ENABLED, Source::Bool(true)),
+        setting(
+            keys::TLS_SERVER_NAME_INDICATION_PROTOCOL,
+            Source::Str("default"),
+        ),
+    ],
+    ..REDIS
+};
+
+fn redis_var(key: &str) -> &'static str {
+    Box::leak(REDIS.override_var(key).into_boxed_str())
+}
+
+fn redis_builder() -> SettingsBuilder {
+    Settings::builder("r", PoolType::Redis, None)
+}
+
+#[test]
+fn redis_topology_keys_land_in_their_fields() {
+    let server = |host: &str, port| Server {
+        host: host.into(),
+        port,
+    };
+    let plain = RedisSettings::from_settings(&resolve(&REDIS, &Overrides::default(), &[]).unwrap())
+        .unwrap();
+    assert_eq!(
+        (
+            plain.servers,
+            plain.cluster,
+            plain.sentinels,
+            plain.master_name
+        ),
+        (None, false, None, None)
+    );
+    assert_eq!(
+        (plain.host.as_str(), plain.port, plain.database),
+        ("127.0.0.1", 6379, 0)
+    );
+
+    // A cluster from variables: the declared defaults of `host` and `port` are no seed list.
+    let vars: &'static [(&str, &str)] = Box::leak(Box::new([
+        (redis_var(keys::CLUSTER), "true"),
+        (redis_var(keys::SERVERS), "a, b:7001"),
+    ]));
+    let cluster =
+        RedisSettings::from_settings(&resolve(&REDIS, &Overrides::default(), vars).unwrap())
+            .unwrap();
+    assert!(cluster.cluster);
+    assert_eq!(
+        cluster.servers,
+        Some(vec![server("a", 6379), server("b", 7001)])
+    );
+
+    let sentinels = redis_builder()
+        .set(keys::SENTINELS, "s1, s2:5000")
+        .set(keys::MASTER_NAME, "mymaster")
+        .build()
+        .unwrap();
+    let sentinels = RedisSettings::from_settings(&sentinels).unwrap();
+    assert_eq!(
+        sentinels.sentinels,
+        Some(vec![server("s1", 26379), server("s2", 5000)])
+    );
+    assert_eq!(sentinels.master_name.as_deref(), Some("mymaster"));
+    assert!(!sentinels.cluster);
+
+    // The TLS keys a cluster client takes, with its one seed in `host`.
+    let tls = redis_builder()
+        .set(keys::CLUSTER, "true")
+        .set(keys::HOST, "seed")
+        .set(keys::TLS_CACERTFILE, "ca.pem")
+        .set(keys::TLS_VERIFY_MODE, "none")
+        .build()
+        .unwrap();
+    let tls = RedisSettings::from_settings(&tls).unwrap();
+    assert_eq!((tls.host.as_str(), tls.cluster), ("seed", true));
+    assert_eq!(tls.tls.unwrap().verify_mode, VerifyMode::None);
+}
+
+#[test]
+fn redis_topology_rules_apply_at_start() {
+    let err = |spec: &PoolSpec, o: &Overrides, vars: &'static [(&'static str, &'static str)]| {
+        resolve(spec, o, vars).err().unwrap().to_string()
+    };
+    let built = |b: SettingsBuilder| b.build().err().unwrap().to_string();
+    let none = Overrides::default();
+    let servers = redis_var(keys::SERVERS);
+    let cluster = redis_var(keys::CLUSTER);
+
+    // `servers` without `cluster = true`.
+    let vars: &'static [(&str, &str)] = Box::leak(Box::new([(servers, "a")]));
+    assert_eq!(
+        err(&REDIS, &none, vars),
+        format!(
+            "pool `redis.global.default`: `servers` from the variable `{servers}`: lists the seed \
+             nodes of a Redis Cluster and needs `cluster = true`; a single server goes in `host` \
+             and `port`"
+        )
+    );
+
+    // `sentinels` in a cluster.
+    assert_eq!(
+        built(
+            redis_builder()
+                .set(keys::CLUSTER, "true")
+                .set(keys::SENTINELS, "s")
+                .set(keys::MASTER_NAME, "m")
+        ),
+        "pool `r`: `sentinels` from the builder: cannot be combined with `cluster = true`; a \
+         pool follows a Redis Cluster or a master named by Sentinels, not both"
+    );
+
+    // A database other than 0 in a cluster, whichever of the two came at start.
+    let mut o = Overrides::default();
+    o.set(REDIS.name, keys::DATABASE, "3");
+    let vars: &'static [(&str, &str)] = Box::leak(Box::new([(cluster, "true")]));
+    assert_eq!(
+        err(&REDIS, &o, vars),
+        "pool `redis.global.default`: `database` from the builder: must be 0 with \
+         `cluster = true`, got 3; a Redis Cluster serves database 0 only"
+    );
+    assert_eq!(
+        err(&REDIS_WRITTEN, &none, vars),
+        "pool `redis.global.default`: `database` from the declaration: must be 0 with \
+         `cluster = true`, got 2; a Redis Cluster serves database 0 only"
+    );
+
+    // `host` or `port` beside `sentinels`, or beside a cluster's `servers`.
+    let vars: &'static [(&str, &str)] = Box::leak(Box::new([
+        (redis_var(keys::SENTINELS), "s"),
+        (redis_var(keys::MASTER_NAME), "m"),
+    ]));
+    assert_eq!(
+        err(&REDIS_WRITTEN, &none, vars),
+        "pool `redis.global.default`: `host` from the declaration: cannot be combined with \
+         `sentinels`; the master's address comes from the Sentinels"
+    );
+    assert_eq!(
+        built(
+            redis_builder()
+                .set(keys::CLUSTER, "true")
+                .set(keys::SERVERS, "a")
+                .set(keys::PORT, "7000")
+        ),
+        "pool `r`: `port` from the builder: cannot be combined with `servers`; a Redis \
+         Cluster's seed nodes go in `servers`, or a single seed in `host` and `port`"
+    );
+
+    // TLS keys the cluster client cannot honour; the declared TLS defaults are not among them.
+    let mut o = Overrides::default();
+    o.set(REDIS.name, keys::CLUSTER, "true");
+    o.set(REDIS.name, keys::DATABASE, "0");
+    o.set(REDIS.name, keys::TLS_CIPHERS, "HIGH");
+    assert_eq!(
+        err(&REDIS_WRITTEN, &o, &[]),
+        "pool `redis.global.default`: `tls.ciphers` from the builder: is not supported with \
+         `cluster = true`; the Redis Cluster client takes only `tls.cacertfile`, \
+         `tls.certfile`, `tls.keyfile`, `tls.password` and `tls.verify_mode` (`peer` or `none`)"
+    );
+    let verify = redis_var(keys::TLS_VERIFY_MODE);
+    let vars: &'static [(&str, &str)] =
+        Box::leak(Box::new([(cluster, "true"), (verify, "selfsigned_peer")]));
+    assert_eq!(
+        err(&REDIS, &none, vars),
+        format!(
+            "pool `redis.global.default`: `tls.verify_mode` from the variable `{verify}`: cannot \
+             be `selfsigned_peer` with `cluster = true`; the Redis Cluster client takes `peer` \
+             or `none`"
+        )
+    );
+    let mut o = Overrides::default();
+    o.set(REDIS.name, keys::DATABASE, "0");
+    let vars: &'static [(&str, &str)] = Box::leak(Box::new([(cluster, "true")]));
+    assert!(resolve(&REDIS_WRITTEN, &o, vars).is_ok());
+
+    // Paired: `sentinels` needs `master_name`.
+    assert_eq!(
+        built(redis_builder().set(keys::SENTINELS, "s")),
+        "pool `r`: `sentinels` (from the builder) needs `master_name`"
+    );
+}

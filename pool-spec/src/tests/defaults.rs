@@ -63,7 +63,8 @@ fn redis_defaults() {
         [
             ("host", s("127.0.0.1")),
             ("port", i(6379)),
-            ("database", i(0))
+            ("database", i(0)),
+            ("cluster", Value::Bool(false))
         ]
     );
     assert_eq!(pool.tls, None);
@@ -309,4 +310,88 @@ fn env_text_parsing_matches_the_table() {
         verify.parse_text("nope"),
         Err("expected one of `peer`, `selfsigned_peer` or `none`, found `nope`".into())
     );
+}
+
+/// A server list's items take its option's default port: 6379 for redis `servers`, 26379 for
+/// `sentinels`, 9042 for cassandra's, from the declaration as from text read at start.
+#[test]
+fn server_lists_take_their_own_default_port() {
+    let server = |host: &str, port| Server {
+        host: host.into(),
+        port,
+    };
+    let redis = |name| lookup(Level::Connection, PoolType::Redis, name).unwrap();
+    assert_eq!(
+        redis("servers").parse_text("a, b:7000"),
+        Ok(Value::Servers(vec![server("a", 6379), server("b", 7000)]))
+    );
+    assert_eq!(
+        redis("sentinels").parse_text("s"),
+        Ok(Value::Servers(vec![server("s", 26379)]))
+    );
+    // IPv6: bracketed with a port, or bare without one.
+    assert_eq!(
+        redis("servers").parse_text("[::1]:7000, ::1, [fe80::2]"),
+        Ok(Value::Servers(vec![
+            server("::1", 7000),
+            server("::1", 6379),
+            server("fe80::2", 6379)
+        ]))
+    );
+    for bad in ["a:0", "a:x", ":7000", "[::1", "[::1]7000"] {
+        assert!(redis("servers").parse_text(bad).is_err(), "{bad}");
+    }
+    assert_eq!(
+        redis("servers").parse_text("a, a:6379"),
+        Err("lists `a:6379` twice".into())
+    );
+
+    // The declaration reads `"host"` and `"host:port"` items alike, with the option's port.
+    let pool = only_pool(
+        r#"redis(connection(cluster = true, servers = ["a", "b:7000", { host = "c" }]))"#,
+    );
+    assert_eq!(
+        pool.get("servers"),
+        Some(&Value::Servers(vec![
+            server("a", 6379),
+            server("b", 7000),
+            server("c", 6379)
+        ]))
+    );
+    let pool = only_pool(r#"redis(connection(sentinels = ["s", "t:5000"], master_name = "m"))"#);
+    assert_eq!(
+        pool.get("sentinels"),
+        Some(&Value::Servers(vec![server("s", 26379), server("t", 5000)]))
+    );
+    let pool = only_pool(r#"cassandra(connection(servers = ["c1", "c2:9100"]))"#);
+    assert_eq!(
+        pool.get("servers"),
+        Some(&Value::Servers(vec![
+            server("c1", 9042),
+            server("c2", 9100)
+        ]))
+    );
+    assert_eq!(
+        only_pool("cassandra()").get("servers"),
+        Some(&Value::Servers(vec![server("localhost", 9042)]))
+    );
+    assert_eq!(
+        attr_error(r#"redis(connection(cluster = true, servers = ["a:0"]))"#).0,
+        "expected a list of servers (`\"host\"`, `\"host:port\"` or `{ host = \"...\", port = ... }`; port 6379 unless given) for `servers`, found \"a:0\" in the list"
+    );
+}
+
+/// The keys a Redis Cluster honours are keys of the table.
+#[test]
+fn redis_cluster_tls_keys_are_table_keys() {
+    for name in REDIS_CLUSTER_TLS {
+        assert!(
+            lookup(Level::Tls, PoolType::Redis, name).is_some(),
+            "{name}"
+        );
+    }
+    let verify = lookup(Level::Tls, PoolType::Redis, "verify_mode").unwrap();
+    for mode in REDIS_CLUSTER_VERIFY_MODES {
+        assert!(verify.parse_text(mode).is_ok(), "{mode}");
+    }
 }

@@ -128,7 +128,7 @@ fn plan_display() {
         plan.to_string(),
         "hosts: a.com (ACom)\n\
          redis tag default -> `redis`\n  \
-         a.com: Redis workers=10 strategy=best_worker call_timeout=5000ms queue_type=fifo host = \"127.0.0.1\" port = 6379 database = 0 password = \"***\"\n\
+         a.com: Redis workers=10 strategy=best_worker call_timeout=5000ms queue_type=fifo host = \"127.0.0.1\" port = 6379 database = 0 password = \"***\" cluster = false\n\
          generic tag push -> `generic_push`\n  \
          global: Generic workers=10 strategy=best_worker call_timeout=5000ms queue_type=fifo"
     );

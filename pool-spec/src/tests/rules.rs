@@ -431,7 +431,7 @@ fn every_key_a_connector_cannot_honour_is_refused() {
                 Kind::Int | Kind::IntOrInfinity => desc.range.map_or(1, |r| r.min).to_string(),
                 Kind::Bool => "true".to_owned(),
                 Kind::Enum(names) => format!("\"{}\"", names[0]),
-                Kind::StrList | Kind::Servers => "[\"x\"]".to_owned(),
+                Kind::StrList | Kind::Servers(_) => "[\"x\"]".to_owned(),
                 Kind::Url => "\"http://h\"".to_owned(),
                 Kind::Str | Kind::Scope | Kind::Tag => "\"x\"".to_owned(),
             };
@@ -488,22 +488,21 @@ fn empty_strings_and_lists_are_refused() {
         };
         // Keys read inside `tls` are named as written there, as every value error names them.
         let key = desc.name;
-        let cases: &[(&str, &str)] = match desc.kind {
-            Kind::Str => &[("\"\"", "must not be empty")],
-            Kind::StrList => &[
-                ("[]", "must not be empty"),
-                ("[\"a\", \"a\"]", "lists `a` twice"),
-            ],
-            Kind::Servers => &[
-                ("[]", "must not be empty"),
+        let empty = ("[]".to_owned(), "must not be empty".to_owned());
+        let cases: Vec<(String, String)> = match desc.kind {
+            Kind::Str => vec![("\"\"".into(), "must not be empty".into())],
+            Kind::StrList => vec![empty, ("[\"a\", \"a\"]".into(), "lists `a` twice".into())],
+            // `"a"` takes the option's own default port.
+            Kind::Servers(port) => vec![
+                empty,
                 (
-                    "[\"a\", { host = \"a\", port = 9042 }]",
-                    "lists `a:9042` twice",
+                    format!("[\"a\", {{ host = \"a\", port = {port} }}]"),
+                    format!("lists `a:{port}` twice"),
                 ),
             ],
             other => panic!("`{key}`: no empty value of {other:?}"),
         };
-        for (value, problem) in cases {
+        for (value, problem) in &cases {
             let text = format!(
                 "[outgoing_pools.{pool_type}.default.connection]\n{connection}{section}{} = {value}\n",
                 desc.name
@@ -692,4 +691,201 @@ fn syn_error_combines_everything() {
     assert_eq!(combined.into_iter().count(), 2);
     let tokens = errors.to_compile_error().to_string();
     assert_eq!(tokens.matches("compile_error").count(), 2);
+}
+
+/// The single error of the one-line `src`, asserted to sit on the token right after `before`.
+fn error_after(src: &str, before: &str) -> String {
+    let (message, line, column) = attr_error(src);
+    let at = src.find(before).expect("`before` is in `src`") + before.len();
+    assert_eq!(
+        (line, column),
+        (1, at),
+        "{message}\n{src}\n{}^",
+        " ".repeat(at)
+    );
+    message
+}
+
+const NEEDS_CLUSTER: &str = "`servers` lists the seed nodes of a Redis Cluster and needs `cluster = true`; a single server goes in `host` and `port`";
+const CLUSTER_TLS: &str = "is not supported with `cluster = true`; the Redis Cluster client takes only `tls.cacertfile`, `tls.certfile`, `tls.keyfile`, `tls.password` and `tls.verify_mode` (`peer` or `none`)";
+
+#[test]
+fn redis_servers_need_cluster() {
+    let src = r#"redis(connection(servers = ["a", "b:7000"]))"#;
+    assert_eq!(error_after(src, "connection("), NEEDS_CLUSTER);
+    let src = r#"redis(connection(cluster = false, servers = ["a"]))"#;
+    assert_eq!(error_after(src, "false, "), NEEDS_CLUSTER);
+    // Whether the pool is a cluster is known at start: the runtime applies the rule then.
+    attr_ok(r#"redis(connection(servers = ["a"], cluster = env("REDIS_CLUSTER")))"#);
+    // A `cluster` value already refused draws no second error.
+    assert_eq!(
+        one(r#"redis(connection(servers = ["a"], cluster = 1))"#),
+        "expected `true` or `false` for `cluster`, found `1`"
+    );
+}
+
+#[test]
+fn redis_cluster_without_sentinels() {
+    let src = r#"redis(connection(cluster = true, sentinels = ["s"], master_name = "m"))"#;
+    assert_eq!(
+        error_after(src, "true, "),
+        "`sentinels` cannot be combined with `cluster = true`; a pool follows a Redis Cluster or a master named by Sentinels, not both"
+    );
+    attr_ok(r#"redis(connection(cluster = false, sentinels = ["s"], master_name = "m"))"#);
+}
+
+#[test]
+fn redis_cluster_serves_database_0() {
+    let src = r#"redis(connection(cluster = true, database = 3))"#;
+    assert_eq!(
+        error_after(src, "database = "),
+        "`database` must be 0 with `cluster = true`, got 3; a Redis Cluster serves database 0 only"
+    );
+    attr_ok(r#"redis(connection(cluster = true, database = 0))"#);
+    attr_ok(r#"redis(connection(cluster = true, database = env("REDIS_DB")))"#);
+    attr_ok(r#"redis(connection(database = 3))"#);
+}
+
+#[test]
+fn redis_sentinels_name_the_master_address() {
+    let with =
+        |key: &str| format!(r#"redis(connection(sentinels = ["s"], master_name = "m", {key}))"#);
+    let host = with(r#"host = "10.0.0.1""#);
+    assert_eq!(
+        error_after(&host, "\"m\", "),
+        "`host` cannot be combined with `sentinels`; the master's address comes from the Sentinels"
+    );
+    let port = with("port = 6380");
+    assert_eq!(
+        error_after(&port, "\"m\", "),
+        "`port` cannot be combined with `sentinels`; the master's address comes from the Sentinels"
+    );
+    // Paired: the one needs the other.
+    assert_eq!(
+        error_after(r#"redis(connection(sentinels = ["s"]))"#, "connection("),
+        "`sentinels` needs `master_name` in `redis` connection"
+    );
+    assert_eq!(
+        error_after(r#"redis(connection(master_name = "m"))"#, "connection("),
+        "`master_name` needs `sentinels` in `redis` connection"
+    );
+}
+
+#[test]
+fn redis_cluster_seeds_in_servers_or_host() {
+    let with = |key: &str| format!(r#"redis(connection(cluster = true, servers = ["a"], {key}))"#);
+    let message = |key: &str| {
+        format!(
+            "`{key}` cannot be combined with `servers`; a Redis Cluster's seed nodes go in `servers`, or a single seed in `host` and `port`"
+        )
+    };
+    assert_eq!(error_after(&with(r#"host = "h""#), "], "), message("host"));
+    assert_eq!(error_after(&with("port = 7000"), "], "), message("port"));
+    // Without `servers`, `host` and `port` name the one seed node.
+    attr_ok(r#"redis(connection(cluster = true, host = "h", port = 7000))"#);
+}
+
+#[test]
+fn redis_cluster_tls_keys() {
+    for key in [
+        r#"versions = ["tlsv1.3"]"#,
+        r#"ciphers = "HIGH""#,
+        r#"crl_files = ["crl.pem"]"#,
+        "disconnect_on_failure = false",
+    ] {
+        let src = format!("redis(connection(cluster = true, tls({key})))");
+        let name = key.split(' ').next().unwrap();
+        assert_eq!(
+            error_after(&src, "tls("),
+            format!("`tls.{name}` {CLUSTER_TLS}")
+        );
+    }
+    // Every key of the `server_name_indication` group, at its own token.
+    for key in ["enabled = true", r#"host = "sni""#, "protocol = https"] {
+        let src = format!("redis(connection(cluster = true, tls(server_name_indication({key}))))");
+        let name = key.split(' ').next().unwrap();
+        assert_eq!(
+            error_after(&src, "server_name_indication("),
+            format!("`tls.server_name_indication.{name}` {CLUSTER_TLS}")
+        );
+    }
+    let src = "redis(connection(cluster = true, tls(verify_mode = selfsigned_peer)))";
+    assert_eq!(
+        error_after(src, "verify_mode = "),
+        "`tls.verify_mode` cannot be `selfsigned_peer` with `cluster = true`; the Redis Cluster client takes `peer` or `none`"
+    );
+    // What the cluster client takes, and the same keys without a cluster.
+    attr_ok(
+        r#"redis(connection(cluster = true, servers = ["a", "b"], tls(cacertfile = "ca.pem",
+            certfile = "c.pem", keyfile = "k.pem", password = "pw", verify_mode = none)))"#,
+    );
+    attr_ok(r#"redis(connection(cluster = true, tls(verify_mode = peer)))"#);
+    attr_ok(r#"redis(connection(cluster = true, tls()))"#);
+    attr_ok(
+        r#"redis(connection(tls(verify_mode = selfsigned_peer, versions = ["tlsv1.3"],
+            server_name_indication(enabled = false))))"#,
+    );
+}
+
+/// Every topology rule broken at once: each is reported, at its token.
+#[test]
+fn redis_topology_errors_are_collected() {
+    let messages = attr_errors(
+        r#"redis(connection(cluster = true, servers = ["a"], sentinels = ["s"], master_name = "m",
+                            host = "h", database = 2, tls(ciphers = "HIGH", verify_mode = selfsigned_peer)))"#,
+    );
+    assert_eq!(
+        messages,
+        [
+            "`sentinels` cannot be combined with `cluster = true`; a pool follows a Redis Cluster or a master named by Sentinels, not both",
+            "`host` cannot be combined with `sentinels`; the master's address comes from the Sentinels",
+            "`database` must be 0 with `cluster = true`, got 2; a Redis Cluster serves database 0 only",
+            &format!("`tls.ciphers` {CLUSTER_TLS}"),
+            "`tls.verify_mode` cannot be `selfsigned_peer` with `cluster = true`; the Redis Cluster client takes `peer` or `none`",
+        ]
+    );
+}
+
+/// A single server, a cluster and Sentinels each plan as written.
+#[test]
+fn redis_topologies_plan() {
+    let cluster = only_pool(r#"redis(connection(cluster = true, servers = ["a", "b:7001"]))"#);
+    assert_eq!(cluster.get("cluster"), Some(&Value::Bool(true)));
+    assert_eq!(
+        cluster.get("servers"),
+        Some(&Value::Servers(vec![
+            Server {
+                host: "a".into(),
+                port: 6379
+            },
+            Server {
+                host: "b".into(),
+                port: 7001
+            },
+        ]))
+    );
+    let seed = only_pool(r#"redis(connection(cluster = true, host = "seed"))"#);
+    assert_eq!(seed.get("host"), Some(&Value::Str("seed".into())));
+    assert_eq!(seed.get("servers"), None);
+    let sentinels = only_pool(
+        r#"redis(connection(sentinels = ["s1", { host = "s2", port = 5000 }], master_name = "mymaster"))"#,
+    );
+    assert_eq!(
+        sentinels.get("sentinels"),
+        Some(&Value::Servers(vec![
+            Server {
+                host: "s1".into(),
+                port: 26379
+            },
+            Server {
+                host: "s2".into(),
+                port: 5000
+            },
+        ]))
+    );
+    assert_eq!(
+        sentinels.get("master_name"),
+        Some(&Value::Str("mymaster".into()))
+    );
+    assert_eq!(sentinels.get("cluster"), Some(&Value::Bool(false)));
 }

@@ -323,3 +323,74 @@ fn host_types_are_served_like_hosts() {
         "{errors:?}"
     );
 }
+
+/// The redis topology rules in a file: each error names the file, the line and column of its
+/// token, and the key.
+#[test]
+fn redis_topology_rules() {
+    let text = r#"[outgoing_pools.redis.plain.connection]
+  servers = ["a", "b:7000"]
+[outgoing_pools.redis.sentinel.connection]
+  cluster = true
+  sentinels = [{ host = "s" }]
+  master_name = "m"
+  port = 6380
+  database = 1
+[outgoing_pools.redis.seeds.connection]
+  cluster = true
+  servers = ["a"]
+  host = "h"
+  [outgoing_pools.redis.seeds.connection.tls]
+    crl_files = ["crl.pem"]
+    server_name_indication.enabled = false
+    verify_mode = "selfsigned_peer"
+"#;
+    let cluster_tls = "is not supported with `cluster = true`; the Redis Cluster client takes only `tls.cacertfile`, `tls.certfile`, `tls.keyfile`, `tls.password` and `tls.verify_mode` (`peer` or `none`)";
+    assert_eq!(
+        toml_errors(text),
+        [
+            "pools.toml:2:3: `servers` lists the seed nodes of a Redis Cluster and needs `cluster = true`; a single server goes in `host` and `port`".to_owned(),
+            "pools.toml:5:3: `sentinels` cannot be combined with `cluster = true`; a pool follows a Redis Cluster or a master named by Sentinels, not both".to_owned(),
+            "pools.toml:7:3: `port` cannot be combined with `sentinels`; the master's address comes from the Sentinels".to_owned(),
+            "pools.toml:8:14: `database` must be 0 with `cluster = true`, got 1; a Redis Cluster serves database 0 only".to_owned(),
+            "pools.toml:12:3: `host` cannot be combined with `servers`; a Redis Cluster's seed nodes go in `servers`, or a single seed in `host` and `port`".to_owned(),
+            format!("pools.toml:14:5: `tls.crl_files` {cluster_tls}"),
+            format!("pools.toml:15:28: `tls.server_name_indication.enabled` {cluster_tls}"),
+            "pools.toml:16:19: `tls.verify_mode` cannot be `selfsigned_peer` with `cluster = true`; the Redis Cluster client takes `peer` or `none`".to_owned(),
+        ]
+    );
+}
+
+/// The valid topologies read from a file as from the attribute.
+#[test]
+fn redis_topologies_in_toml() {
+    let text = r#"[outgoing_pools.redis.cluster.connection]
+  cluster = true
+  servers = ["a", { host = "b", port = 7001 }]
+  [outgoing_pools.redis.cluster.connection.tls]
+    cacertfile = "ca.pem"
+    verify_mode = "none"
+[outgoing_pools.redis.seed.connection]
+  cluster = true
+  host = "seed"
+[outgoing_pools.redis.sentinel.connection]
+  sentinels = ["s1", "s2:5000"]
+  master_name = "mymaster"
+"#;
+    let attr_form = r#"
+        redis(tag = cluster, connection(cluster = true, servers = ["a", { host = "b", port = 7001 }],
+                                        tls(cacertfile = "ca.pem", verify_mode = none))),
+        redis(tag = seed, connection(cluster = true, host = "seed")),
+        redis(tag = sentinel, connection(sentinels = ["s1", "s2:5000"], master_name = "mymaster")),
+    "#;
+    assert_eq!(plan(&toml_ok(text)), plan(&attr_ok(attr_form)));
+    let sentinel = toml_ok(text).pools[2].clone();
+    assert_eq!(
+        sentinel
+            .get(Level::Connection, "sentinels")
+            .unwrap()
+            .value
+            .to_string(),
+        r#"[{ host = "s1", port = 26379 }, { host = "s2", port = 5000 }]"#
+    );
+}
