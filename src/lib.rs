@@ -37,7 +37,9 @@ pub mod __private {
         StatusTable, UnknownHost, prepare, shutdown_all, start_all,
     };
     pub use pool_runtime::settings::{Driver, PoolType, Settings};
-    pub use pool_runtime::{__connector_mysql, __connector_odbc, __connector_pgsql};
+    pub use pool_runtime::{
+        __connector_mysql, __connector_odbc, __connector_pgsql, __connector_redis,
+    };
     pub use pool_runtime::{
         AvailableWorker, BestWorker, Conn, Error, Generic, HashWorker, ManageConnection,
         NextAvailableWorker, NextWorker, Pool, PoolName, PoolStatus, QueueType, RandomWorker,

@@ -21,6 +21,17 @@ fn ui_without_odbc() {
     t.compile_fail("tests/ui_features/*.rs");
 }
 
+/// Cases for a build without the `redis` connector (`cargo xtask test` runs this test once
+/// more with `--no-default-features --features pgsql`): a declared redis pool names the
+/// feature.
+#[cfg(not(feature = "redis"))]
+#[test]
+fn ui_without_redis() {
+    mirror_fixtures();
+    let t = trybuild::TestCases::new();
+    t.compile_fail("tests/ui_features/without_redis/*.rs");
+}
+
 /// trybuild compiles the cases in a crate of its own, `<target>/tests/trybuild/outgoing-pools`,
 /// and `file = "..."` is relative to that crate's `CARGO_MANIFEST_DIR`: the TOML fixtures are
 /// copied there under the same relative paths, so a case names them as this crate sees them.

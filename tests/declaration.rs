@@ -164,10 +164,10 @@ async fn every_runtime_option_can_be_declared_and_the_plan_shows_it() {
 }
 
 /// A redis pool: no connector in this build.
-mod redis_only {
+mod rabbit_only {
     use outgoing_pools::outgoing_pools;
 
-    #[outgoing_pools(generic(tag = first), redis(connection(host = "10.0.0.1")))]
+    #[outgoing_pools(generic(tag = first), rabbit(connection(host = "10.0.0.1")))]
     pub struct Pools;
 }
 
@@ -663,19 +663,19 @@ async fn generic_pools_start_run_and_stop() {
 
 #[tokio::test]
 async fn a_pool_without_its_connector_fails_to_start_without_panicking() {
-    let Err(err) = redis_only::Pools::start().await else {
-        panic!("redis has no connector in this build");
+    let Err(err) = rabbit_only::Pools::start().await else {
+        panic!("rabbit has no connector in this build");
     };
     match &err {
         StartError::ConnectorMissing {
             pool, pool_type, ..
         } => {
-            assert_eq!(pool.as_str(), "redis.global.default");
-            assert_eq!(*pool_type, "redis");
+            assert_eq!(pool.as_str(), "rabbit.global.default");
+            assert_eq!(*pool_type, "rabbit");
         }
         other => panic!("unexpected {other:?}"),
     }
-    assert!(err.to_string().contains("redis"), "{err}");
+    assert!(err.to_string().contains("rabbit"), "{err}");
 }
 
 #[tokio::test]

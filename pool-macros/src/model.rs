@@ -190,14 +190,18 @@ pub(crate) fn build(decl: &Declaration, plan: &Plan) -> Model {
     }
 }
 
-/// One [`Gate`] per connector behind a feature (the rdbms drivers), in order of first use.
+/// One [`Gate`] per connector behind a feature (the rdbms drivers, redis), in order of first
+/// use.
 fn gates(decl: &Declaration, pools: &[Pool]) -> Vec<Gate> {
     let mut gates: Vec<Gate> = Vec::new();
     for pool in pools {
         let connector = pool.ty.connector;
         let gated = matches!(
             connector,
-            ConnectorKind::Pgsql | ConnectorKind::Mysql | ConnectorKind::Odbc
+            ConnectorKind::Pgsql
+                | ConnectorKind::Mysql
+                | ConnectorKind::Odbc
+                | ConnectorKind::Redis
         );
         if !gated || gates.iter().any(|g| g.connector == connector) {
             continue;
@@ -206,7 +210,8 @@ fn gates(decl: &Declaration, pools: &[Pool]) -> Vec<Gate> {
             .pools
             .iter()
             .find(|p| ConnectorKind::of(p.pool_type, p.driver()) == connector)
-            .and_then(PoolDecl::driver_loc);
+            // The driver names an rdbms connector; any other type's name is its own.
+            .map(|p| p.driver_loc().unwrap_or(&p.loc));
         // A file's locations are not tokens: point at its `file = "..."` and name the place.
         let (span, at) = match written {
             Some(Loc::Span(span)) => (*span, String::new()),

@@ -105,8 +105,23 @@ pub fn run(args: &[String]) -> Result<(), String> {
         "ui_without_odbc",
         "--exact",
     ];
+    // Without `redis` (a default feature): the same check for a declared redis pool.
+    let without_redis = [
+        "test",
+        "-p",
+        "outgoing-pools",
+        "--no-default-features",
+        "--features",
+        "pgsql",
+        "--test",
+        "compiletest",
+        "--",
+        "ui_without_redis",
+        "--exact",
+    ];
     if !picks_packages {
         steps.push((without_odbc.to_vec(), &[], false));
+        steps.push((without_redis.to_vec(), &[], false));
         steps.push((loom.to_vec(), &[], true));
     }
     let total = steps.len();

@@ -30,6 +30,27 @@ use rustls::{ClientConfig, DigitallySignedStruct, RootCertStore, SignatureScheme
 use crate::declared::StartError;
 use crate::settings::{Settings, TlsOptions, VerifyMode, keys};
 
+/// Installs ring as the process's default rustls provider, unless one is installed already.
+///
+/// This crate builds its own TLS configurations with ring explicitly; client crates that call
+/// `rustls::ClientConfig::builder()` (redis-rs's cluster client, an application's HTTP client)
+/// ask for the process default, and rustls panics when none is installed and it cannot tell
+/// which of several compiled-in providers to use. Every connector with TLS calls this when it
+/// is built, so after a pool of one has started, such calls work. Only ring is compiled into
+/// this crate's dependency tree.
+///
+/// ```
+/// pool_runtime::connectors::tls::install_ring_default();
+/// let config = rustls::ClientConfig::builder()
+///     .with_root_certificates(rustls::RootCertStore::empty())
+///     .with_no_client_auth();
+/// # let _ = config;
+/// ```
+pub fn install_ring_default() {
+    // An error means a provider is installed already: the application chose; keep it.
+    let _ = rustls::crypto::ring::default_provider().install_default();
+}
+
 /// A declared `tls(...)` section, ready for a connector.
 #[derive(Clone)]
 pub struct Tls {
@@ -65,6 +86,7 @@ impl Tls {
     /// Verification against the system's roots and nothing else: what `verify_mode = peer`
     /// means without a `cacertfile`.
     pub fn system() -> Tls {
+        install_ring_default();
         let provider = Arc::new(rustls::crypto::ring::default_provider());
         let mut roots = RootCertStore::empty();
         roots.add_parsable_certificates(rustls_native_certs::load_native_certs().certs);
@@ -85,6 +107,7 @@ impl Tls {
     ///
     /// See [`Tls::from_settings`].
     pub fn from_options(options: &TlsOptions, settings: &Settings) -> Result<Tls, StartError> {
+        install_ring_default();
         let provider = Arc::new(provider(options, settings)?);
         let versions = versions(options, settings)?;
         let builder = ClientConfig::builder_with_provider(provider.clone())
@@ -166,8 +189,9 @@ fn read_certs(
 }
 
 /// The client key as PEM text, opened with `tls.password`: for a client crate that reads a
-/// key but cannot decrypt one (mysql_async). It stays in memory, never on disk.
-#[cfg(feature = "mysql")]
+/// key but cannot decrypt one (mysql_async, redis-rs's cluster client). It stays in memory,
+/// never on disk.
+#[cfg(any(feature = "mysql", feature = "redis"))]
 pub(crate) fn opened_key_pem(
     options: &TlsOptions,
     settings: &Settings,

@@ -5,7 +5,7 @@ use std::io;
 use std::sync::Arc;
 
 use redis::aio::MultiplexedConnection;
-use redis::{AsyncConnectionConfig, RedisConnectionInfo, Value};
+use redis::{AsyncConnectionConfig, Value};
 use rustls::pki_types::ServerName;
 use tokio::net::TcpStream;
 use tokio::sync::mpsc;
@@ -13,6 +13,7 @@ use tokio_util::either::Either;
 
 use super::connection::{RedisConnection, State};
 use super::error::RedisConnectorError;
+use super::sentinel::Epoch;
 use super::{Redis, Target};
 use crate::connectors::tls::Tls;
 
@@ -20,7 +21,11 @@ use crate::connectors::tls::Tls;
 type Stream = Either<TcpStream, Box<tokio_rustls::client::TlsStream<TcpStream>>>;
 
 /// Opens TCP to `host:port`, then TLS when `tls` says so.
-async fn open(host: &str, port: u16, tls: Option<&Tls>) -> Result<Stream, RedisConnectorError> {
+pub(super) async fn open(
+    host: &str,
+    port: u16,
+    tls: Option<&Tls>,
+) -> Result<Stream, RedisConnectorError> {
     let addr = || format!("{host}:{port}");
     let failed = |source| RedisConnectorError::Connect {
         addr: addr(),
@@ -50,7 +55,7 @@ async fn open(host: &str, port: u16, tls: Option<&Tls>) -> Result<Stream, RedisC
 
 /// No response timeout: the pool's `call_timeout` bounds a call, and redis-rs's 500 ms
 /// default would fail a `BLPOP` that is allowed to wait longer (redis-rs#1924).
-fn config() -> AsyncConnectionConfig {
+pub(super) fn config() -> AsyncConnectionConfig {
     AsyncConnectionConfig::new()
         .set_response_timeout(None)
         .set_connection_timeout(None)
@@ -59,10 +64,14 @@ fn config() -> AsyncConnectionConfig {
 impl Redis {
     pub(super) async fn connect_to(&self) -> Result<RedisConnection, RedisConnectorError> {
         match &self.target {
-            Target::Node { host, port } => self.connect_node(host, *port, false).await,
-            Target::Sentinel { sentinels, master } => {
-                let (host, port) = self.ask_sentinels(sentinels, master).await?;
-                self.connect_node(&host, port, true).await
+            Target::Node { host, port } => self.connect_node(host, *port, None).await,
+            Target::Sentinel(sentinels) => {
+                // Before asking: a switch while this connection is made leaves it stale.
+                let epoch = sentinels.epoch(self.tls.as_ref());
+                let (host, port) = self
+                    .ask_sentinels(&sentinels.addrs, &sentinels.master)
+                    .await?;
+                self.connect_node(&host, port, Some(epoch)).await
             }
             Target::Cluster(client) => {
                 let (tx, rx) = mpsc::unbounded_channel();
@@ -74,19 +83,19 @@ impl Redis {
                         addr: "cluster".into(),
                         source,
                     })?;
-                let state = Arc::new(State::new(0, false, rx));
+                let state = Arc::new(State::new(0, None, rx));
                 Ok(RedisConnection::cluster(conn, state))
             }
         }
     }
 
     /// A multiplexed connection to `host:port`, logged in and on the declared database;
-    /// `follows_master`: a Sentinel named it, and it must still be a master.
+    /// `master`: a Sentinel named it in this epoch, and it must be a master.
     async fn connect_node(
         &self,
         host: &str,
         port: u16,
-        follows_master: bool,
+        master: Option<Epoch>,
     ) -> Result<RedisConnection, RedisConnectorError> {
         let addr = format!("{host}:{port}");
         let stream = open(host, port, self.tls.as_ref()).await?;
@@ -101,7 +110,8 @@ impl Redis {
             addr: addr.clone(),
             source,
         })?;
-        let state = Arc::new(State::new(self.info.db(), follows_master, rx));
+        let follows_master = master.is_some();
+        let state = Arc::new(State::new(self.info.db(), master, rx));
         let ended = state.clone();
         // The driver reads and writes the socket; it ends when the server closes the
         // connection or it breaks, and that is the connection's cheap `has_broken`.
@@ -147,61 +157,6 @@ impl Redis {
                 addr: addr.to_owned(),
                 source,
             })
-    }
-
-    /// The master's address from the first Sentinel that knows it, trying them in order.
-    async fn ask_sentinels(
-        &self,
-        sentinels: &[(String, u16)],
-        master: &str,
-    ) -> Result<(String, u16), RedisConnectorError> {
-        let mut last = None;
-        for (host, port) in sentinels {
-            match self.ask_sentinel(host, *port, master).await {
-                Ok(addr) => return Ok(addr),
-                Err(e) => {
-                    tracing::debug!(sentinel = %format!("{host}:{port}"), error = %crate::Chain(&e), "sentinel did not name a master");
-                    last = Some(e);
-                }
-            }
-        }
-        Err(RedisConnectorError::NoMaster {
-            name: master.to_owned(),
-            last: Box::new(last.expect("a Sentinel pool has at least one Sentinel")),
-        })
-    }
-
-    async fn ask_sentinel(
-        &self,
-        host: &str,
-        port: u16,
-        master: &str,
-    ) -> Result<(String, u16), RedisConnectorError> {
-        let sentinel = format!("{host}:{port}");
-        let failed = |source| RedisConnectorError::Redis {
-            addr: sentinel.clone(),
-            source,
-        };
-        let stream = open(host, port, self.tls.as_ref()).await?;
-        let (mut conn, driver) = MultiplexedConnection::new_with_config(
-            &RedisConnectionInfo::default(),
-            stream,
-            config(),
-        )
-        .await
-        .map_err(failed)?;
-        let mut cmd = redis::cmd("SENTINEL");
-        cmd.arg("GET-MASTER-ADDR-BY-NAME").arg(master);
-        let ask = cmd.query_async::<Option<(String, u16)>>(&mut conn);
-        // One question: the driver runs beside it and both end here.
-        let answer = tokio::select! {
-            answer = ask => answer.map_err(failed)?,
-            () = driver => return Err(failed(redis::RedisError::from(io::Error::from(io::ErrorKind::ConnectionReset)))),
-        };
-        answer.ok_or_else(|| RedisConnectorError::UnknownMaster {
-            sentinel: sentinel.clone(),
-            name: master.to_owned(),
-        })
     }
 }
 

@@ -13,6 +13,8 @@ use redis::{
 };
 use tokio::sync::{Mutex, mpsc};
 
+use super::sentinel::Epoch;
+
 /// A worker's Redis connection: a [`MultiplexedConnection`] (one server, or the master a
 /// Sentinel names) or a [`ClusterConnection`] (`cluster = true`).
 ///
@@ -84,8 +86,9 @@ pub(super) struct State {
     dirty: AtomicU8,
     /// The declared database.
     db: i64,
-    /// The connection reaches a master through Sentinels: `READONLY` means it was demoted.
-    follows_master: bool,
+    /// The connection reaches a master through Sentinels, made in this epoch: `READONLY`
+    /// means it was demoted, a newer epoch that the Sentinels switched masters.
+    master: Option<Epoch>,
     /// Pub/sub messages and other pushes (RESP3).
     pushes: Mutex<mpsc::UnboundedReceiver<PushInfo>>,
 }
@@ -104,7 +107,7 @@ impl Dirty {
 impl State {
     pub(super) fn new(
         db: i64,
-        follows_master: bool,
+        master: Option<Epoch>,
         pushes: mpsc::UnboundedReceiver<PushInfo>,
     ) -> Self {
         State {
@@ -112,7 +115,7 @@ impl State {
             broken: AtomicBool::new(false),
             dirty: AtomicU8::new(0),
             db,
-            follows_master,
+            master,
             pushes: Mutex::new(pushes),
         }
     }
@@ -122,6 +125,7 @@ impl State {
         self.closed.load(Ordering::Acquire)
             || self.broken.load(Ordering::Acquire)
             || self.dirty.load(Ordering::Acquire) != 0
+            || self.master.as_ref().is_some_and(Epoch::is_stale)
     }
 
     fn mark(&self, bits: u8) {
@@ -138,7 +142,7 @@ impl State {
 
     fn saw_error(&self, e: &redis::RedisError) {
         let demoted =
-            self.follows_master && e.kind() == ErrorKind::Server(ServerErrorKind::ReadOnly);
+            self.master.is_some() && e.kind() == ErrorKind::Server(ServerErrorKind::ReadOnly);
         if demoted || e.is_unrecoverable_error() || e.is_connection_dropped() {
             self.broken.store(true, Ordering::Release);
         }
@@ -449,7 +453,7 @@ fn send<'a, T: Send + 'a>(
     effect: Effect,
     request: RedisFuture<'a, T>,
 ) -> RedisFuture<'a, T> {
-    if effect.is_plain() && !state.follows_master {
+    if effect.is_plain() && state.master.is_none() {
         return request;
     }
     let state = &**state;

@@ -41,19 +41,23 @@
 //!
 //! The connector makes its TLS connections itself, from the `tls(...)` section, with ring.
 //! redis-rs's cluster client makes its own and asks rustls for the process's default
-//! provider: building a connector installs ring as that default if none is installed yet,
-//! so no client crate's `ClientConfig::builder()` can panic for lack of one.
+//! provider: building a connector installs ring as that default if none is installed yet
+//! ([`install_ring_default`](crate::connectors::tls::install_ring_default)), so no client
+//! crate's `ClientConfig::builder()` can panic for lack of one.
 
 use std::fmt;
+use std::sync::Arc;
 
 use bb8::ManageConnection;
 use redis::RedisConnectionInfo;
 
 use crate::connectors::tls::Tls;
+use sentinel::Sentinels;
 
 mod connect;
 mod connection;
 mod error;
+mod sentinel;
 mod settings;
 
 pub use connection::RedisConnection;
@@ -102,10 +106,7 @@ enum Target {
     /// One server.
     Node { host: String, port: u16 },
     /// The master the Sentinels name, asked anew for every connection.
-    Sentinel {
-        sentinels: Vec<(String, u16)>,
-        master: String,
-    },
+    Sentinel(Arc<Sentinels>),
     /// A Redis Cluster, through redis-rs's cluster client.
     Cluster(Box<redis::cluster::ClusterClient>),
 }
@@ -115,9 +116,9 @@ impl fmt::Debug for Redis {
         let mut d = f.debug_struct("Redis");
         match &self.target {
             Target::Node { host, port } => d.field("server", &format_args!("{host}:{port}")),
-            Target::Sentinel { sentinels, master } => {
-                d.field("sentinels", sentinels).field("master_name", master)
-            }
+            Target::Sentinel(s) => d
+                .field("sentinels", &s.addrs)
+                .field("master_name", &s.master),
             Target::Cluster(_) => d.field("cluster", &true),
         };
         // Not `RedisConnectionInfo`'s Debug: the password stays out of logs.
@@ -140,16 +141,18 @@ impl Redis {
 
     /// A connector for the master that `sentinels` (tried in order) name `master_name`. Every
     /// connection asks them anew, so a worker that reconnects after a failover reaches the
-    /// new master; a connection whose master was demoted (`READONLY`, or `ROLE` at the idle
-    /// check) is replaced. The TLS configuration, if any, is used for the Sentinels too.
+    /// new master; the connector follows `+switch-master` on a Sentinel, and a connection
+    /// made before a switch, or whose master was demoted (`READONLY`, or `ROLE` at the idle
+    /// check), is replaced before it is lent again. The TLS configuration, if any, is used
+    /// for the Sentinels too.
     pub fn sentinel(
         sentinels: impl IntoIterator<Item = (String, u16)>,
         master_name: impl Into<String>,
     ) -> Self {
-        Redis::to(Target::Sentinel {
-            sentinels: sentinels.into_iter().collect(),
-            master: master_name.into(),
-        })
+        Redis::to(Target::Sentinel(Arc::new(Sentinels::new(
+            sentinels.into_iter().collect(),
+            master_name.into(),
+        ))))
     }
 
     /// A connector for a Redis Cluster through redis-rs's cluster client, configured by the
@@ -158,11 +161,13 @@ impl Redis {
     /// [`Redis::database`], [`Redis::username`], [`Redis::password`] and [`Redis::with_tls`]
     /// do not apply: the client carries its own.
     pub fn cluster(client: redis::cluster::ClusterClient) -> Self {
-        install_ring();
         Redis::to(Target::Cluster(Box::new(client)))
     }
 
     fn to(target: Target) -> Self {
+        // redis-rs's cluster client builds its rustls configurations with the process's
+        // default provider.
+        crate::connectors::tls::install_ring_default();
         Redis {
             target,
             info: RedisConnectionInfo::default().set_protocol(redis::ProtocolVersion::RESP3),
@@ -203,12 +208,6 @@ impl Redis {
     }
 }
 
-/// redis-rs's cluster client builds its rustls configuration with the process's default
-/// provider; ring, as everywhere in this crate, unless the application installed one.
-fn install_ring() {
-    let _ = rustls::crypto::ring::default_provider().install_default();
-}
-
 impl ManageConnection for Redis {
     type Connection = RedisConnection;
     type Error = RedisConnectorError;
@@ -224,7 +223,7 @@ impl ManageConnection for Redis {
             addr: "the check".into(),
             source,
         };
-        if let Target::Sentinel { .. } = self.target {
+        if let Target::Sentinel(_) = self.target {
             let role = connect::role(conn).await.map_err(failed)?;
             return match role.as_str() {
                 "master" => Ok(()),
