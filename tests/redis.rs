@@ -557,6 +557,41 @@ async fn an_acl_user_over_tls() {
     pools.shutdown().await;
 }
 
+/// A client certificate (its key encrypted, opened with `tls.password`) is presented: the
+/// server checks a presented certificate against the test CA, so one the CA signed logs in
+/// and one an unrelated CA signed is refused.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_client_certificate_is_presented() {
+    let _lock = lock_shared(REDIS_TLS);
+    let certs = require(TLS);
+    let dir = std::env::temp_dir().join(format!("op-redis-client-{}", std::process::id()));
+    let with = |(cert, key): (std::path::PathBuf, std::path::PathBuf)| {
+        acl_pools()
+            .set(POOL, key::TLS_CERTFILE, cert.display().to_string())
+            .set(POOL, key::TLS_KEYFILE, key.display().to_string())
+            .set(POOL, key::TLS_PASSWORD, "s3cret")
+    };
+    let good = certs.encrypted_client_identity(&dir.join("good"), "s3cret");
+    let pools = with(good).start().await.unwrap();
+    let pong: String = pools
+        .redis()
+        .call(async |c| redis::cmd("PING").query_async(c).await)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(pong, "PONG");
+    pools.shutdown().await;
+
+    let foreign = certs.unrelated_client_identity(&dir.join("foreign"), "s3cret");
+    let err = match with(foreign).start().await {
+        Err(e) => e,
+        Ok(_) => panic!("a client certificate of an unrelated CA was accepted"),
+    };
+    let text = format!("{err:?}");
+    assert!(text.contains("UnknownCA"), "{text}");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
 /// A server certificate that the declared CA did not sign fails `start()`, saying why.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_wrong_ca_fails_start() {

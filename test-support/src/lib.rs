@@ -54,7 +54,7 @@
 //! | `OP_MYSQLTLS_URL` | `mysql://pool:pool@127.0.0.1:3307/pool` (TLS offered, not forced) |
 //! | `OP_MYSQLTLS_DATA`, `OP_MYSQLTLS_CTL` | its data folder and control script |
 //! | `OP_REDIS_HOST`, `OP_REDIS_PORT`, `OP_REDIS_URL` | `127.0.0.1`, `6379`, `redis://127.0.0.1:6379/` |
-//! | `OP_REDISTLS_HOST`, `OP_REDISTLS_PORT` | `127.0.0.1`, `6380` (throwaway; TLS only) |
+//! | `OP_REDISTLS_HOST`, `OP_REDISTLS_PORT` | `127.0.0.1`, `6380` (throwaway; TLS only; a client certificate is optional, but checked against `OP_TLS_CA` when presented) |
 //! | `OP_REDISTLS_PASSWORD` | `secret` |
 //! | `OP_REDISTLS_URL` | `rediss://:secret@127.0.0.1:6380/` |
 //! | `OP_REDISTLS_CTL` | its control script |
@@ -283,6 +283,22 @@ impl Tls {
     /// with `password`, written into `dir`: what `tls.certfile`, `tls.keyfile` and
     /// `tls.password` take. Returns (certificate, key).
     pub fn encrypted_client_identity(&self, dir: &Path, password: &str) -> (PathBuf, PathBuf) {
+        self.client_identity_signed_by(&self.ca, dir, password)
+    }
+
+    /// [`Tls::encrypted_client_identity`], signed by the unrelated CA ([`Tls::wrong_ca`]): a
+    /// server that checks client certificates against the test CA refuses it.
+    pub fn unrelated_client_identity(&self, dir: &Path, password: &str) -> (PathBuf, PathBuf) {
+        self.client_identity_signed_by(&self.wrong_ca, dir, password)
+    }
+
+    /// A client identity signed by the CA `ca` (whose key lies beside it, `<name>.key`).
+    fn client_identity_signed_by(
+        &self,
+        ca: &Path,
+        dir: &Path,
+        password: &str,
+    ) -> (PathBuf, PathBuf) {
         std::fs::create_dir_all(dir).expect("a folder for the client identity");
         let (key, csr, cert) = (
             dir.join("key.pem"),
@@ -313,7 +329,7 @@ impl Tls {
              extendedKeyUsage=clientAuth\n",
         )
         .expect("the extensions file");
-        let ca_key = path(&self.ca.with_file_name("ca.key"));
+        let ca_key = path(&ca.with_extension("key"));
         openssl(&[
             "genpkey",
             "-algorithm",
@@ -344,7 +360,7 @@ impl Tls {
             "-in",
             &r,
             "-CA",
-            &path(&self.ca),
+            &path(ca),
             "-CAkey",
             &ca_key,
             "-set_serial",

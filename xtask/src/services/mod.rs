@@ -45,7 +45,7 @@
 //! | `OP_MYSQLTLS_URL` | `mysql://pool:pool@127.0.0.1:3307/pool` (TLS offered, not forced) |
 //! | `OP_MYSQLTLS_DATA`, `OP_MYSQLTLS_CTL` | its data folder and control script |
 //! | `OP_REDIS_HOST`, `OP_REDIS_PORT`, `OP_REDIS_URL` | `127.0.0.1`, `6379`, `redis://127.0.0.1:6379/` |
-//! | `OP_REDISTLS_HOST`, `OP_REDISTLS_PORT` | `127.0.0.1`, `6380` (throwaway; TLS only) |
+//! | `OP_REDISTLS_HOST`, `OP_REDISTLS_PORT` | `127.0.0.1`, `6380` (throwaway; TLS only; a client certificate is optional, but checked against `OP_TLS_CA` when presented) |
 //! | `OP_REDISTLS_PASSWORD` | `secret` |
 //! | `OP_REDISTLS_URL` | `rediss://:secret@127.0.0.1:6380/` |
 //! | `OP_REDISTLS_CTL` | its control script |

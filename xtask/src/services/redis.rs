@@ -118,11 +118,13 @@ impl Server for Tls<'_> {
         sys::mkdir(&self.dir())?;
         let tls = &self.0.tls;
         // Runs as root, so it reads the certificate folder directly. The ACL user is part of
-        // the command line, so a test that restarts the server finds it again.
+        // the command line, so a test that restarts the server finds it again. A client
+        // certificate is optional, but one that is presented must be the test CA's: the
+        // tests of client certificates present a good and a foreign one.
         let args = format!(
             "--port 0 --tls-port {TLS_PORT} --bind 127.0.0.1 --requirepass {} \
              --user {TLS_USER} on {} '~*' '&*' +@all \
-             --tls-cert-file {} --tls-key-file {} --tls-ca-cert-file {} --tls-auth-clients no",
+             --tls-cert-file {} --tls-key-file {} --tls-ca-cert-file {} --tls-auth-clients optional",
             sh_quote(TLS_PASSWORD),
             sh_quote(format!(">{TLS_USER_PASSWORD}")),
             sh_path(&tls.cert),
@@ -131,8 +133,9 @@ impl Server for Tls<'_> {
         );
         ctl(&self.dir(), "redis-tls", TLS_PORT, &args, &self.cli())
     }
-    /// Both logins the tests make: the `default` user's password and the ACL user. A server
-    /// of ours started by an older script without the user fails this and is restarted.
+    /// Both logins the tests make (the `default` user's password and the ACL user) and
+    /// client certificates checked when presented. A server of ours started by an older
+    /// script fails this and is restarted.
     fn verify(&self) -> Res<()> {
         let out = sys::output(
             sys::cmd("bash")
@@ -152,11 +155,19 @@ impl Server for Tls<'_> {
             sh_quote(TLS_USER_PASSWORD)
         );
         let out = sys::output(sys::cmd("bash").arg("-c").arg(user))?;
-        if out.trim() == TLS_USER {
+        if out.trim() != TLS_USER {
+            return Err(format!(
+                "the ACL user `{TLS_USER}` cannot log in on {TLS_PORT}: {:?}",
+                out.trim()
+            ));
+        }
+        // The client-certificate tests need presented certificates checked.
+        let out = cli_output(&self.cli(), "config get tls-auth-clients")?;
+        if out.lines().nth(1).map(str::trim) == Some("optional") {
             Ok(())
         } else {
             Err(format!(
-                "the ACL user `{TLS_USER}` cannot log in on {TLS_PORT}: {:?}",
+                "tls-auth-clients on {TLS_PORT} is {:?}, not `optional`",
                 out.trim()
             ))
         }
