@@ -83,8 +83,9 @@ fn setting(cx: &Cx<'_>, key: &str, setting: &PlannedSetting) -> TokenStream {
             quote!(#p::Source::Env { var: #name, default: #default })
         }
     };
+    let written = setting.explicit;
     quote! {
-        #p::SettingSpec { key: #key, source: #source }
+        #p::SettingSpec { key: #key, source: #source, written: #written }
     }
 }
 

@@ -181,7 +181,7 @@ impl Started {
 ///         tag,
 ///         connector: "Generic",
 ///         strategy,
-///         options: &[SettingSpec { key: "workers", source: Source::Int(2) }],
+///         options: &[SettingSpec { key: "workers", source: Source::Int(2), written: true }],
 ///         connection: &[],
 ///     }
 /// }

@@ -207,7 +207,7 @@ impl Settings {
                             var: var.into(),
                         }),
                     },
-                    source => declared_value(desc, source, &pool).map(Some),
+                    source => declared_value(desc, source, setting.written, &pool).map(Some),
                 }
             },
         )
@@ -223,7 +223,7 @@ impl Settings {
             false,
             true,
             |desc| match spec.options.iter().find(|s| s.key == desc.name) {
-                Some(s) => declared_value(desc, s.source, &pool).map(Some),
+                Some(s) => declared_value(desc, s.source, s.written, &pool).map(Some),
                 None => Ok(None),
             },
         )?;
@@ -412,10 +412,12 @@ pub(crate) fn fixed_problem(desc: &OptionDesc) -> String {
     )
 }
 
-/// A literal of the declaration (already checked by the macro) as a value of `desc`.
+/// A literal of the declaration (already checked by the macro) as a value of `desc`; one the
+/// declaration did not write is the table's default, which the macro wrote out.
 fn declared_value(
     desc: &'static OptionDesc,
     source: Source,
+    written: bool,
     pool: &PoolName,
 ) -> Result<(Value, Origin), StartError> {
     let value = match source {
@@ -444,7 +446,12 @@ fn declared_value(
                 .collect(),
         ),
     };
-    Ok((value, Origin::Declared))
+    let origin = if written {
+        Origin::Declared
+    } else {
+        Origin::Default
+    };
+    Ok((value, origin))
 }
 
 /// Parses text read at start with the table's rules for `desc`.
@@ -552,21 +559,10 @@ fn check_pairs(settings: &Settings) -> Result<(), StartError> {
 /// Keys that may not go together (a Redis Cluster's `servers`, Sentinels beside `host`), by
 /// the rules the declaration was checked by, now that every value is known.
 fn check_combinations(settings: &Settings) -> Result<(), StartError> {
-    let tls = settings.has_tls();
-    // The macro hands a declared pool's defaults over as declared values: one equal to the
-    // default counts as left out, as a default written out changes nothing a client does (and
-    // the declaration's check saw which were written).
     let set: Vec<SetKey<'_>> = settings
         .values
         .iter()
-        .filter(|r| match r.origin {
-            Origin::Default => false,
-            Origin::Declared => {
-                let default = r.desc.default_for(settings.pool_type, settings.driver, tls);
-                default.as_ref() != Some(&r.value)
-            }
-            Origin::Builder | Origin::Variable(_) | Origin::EnvDefault(_) => true,
-        })
+        .filter(|r| r.origin != Origin::Default)
         .map(|r| SetKey {
             desc: r.desc,
             value: Some(&r.value),

@@ -4,7 +4,20 @@ use super::*;
 use crate::declared::SettingSpec;
 
 const fn setting(key: &'static str, source: Source) -> SettingSpec {
-    SettingSpec { key, source }
+    SettingSpec {
+        key,
+        source,
+        written: true,
+    }
+}
+
+/// A default the macro hands over beside the written values.
+const fn default(key: &'static str, source: Source) -> SettingSpec {
+    SettingSpec {
+        key,
+        source,
+        written: false,
+    }
 }
 
 /// A declared pgsql pool, as the macro would generate it.
@@ -413,7 +426,7 @@ fn a_connection_key_spelt_like_a_pool_option_is_prefixed() {
     );
 }
 
-/// `redis()` as the macro generates it: every default handed over as declared.
+/// `redis()` as the macro generates it: every default handed over.
 const REDIS: PoolSpec = PoolSpec {
     name: "redis.global.default",
     pool_type: PoolType::Redis,
@@ -421,28 +434,40 @@ const REDIS: PoolSpec = PoolSpec {
     connector: "Redis",
     options: &[],
     connection: &[
-        setting(keys::HOST, Source::Str("127.0.0.1")),
-        setting(keys::PORT, Source::Int(6379)),
-        setting(keys::DATABASE, Source::Int(0)),
-        setting(keys::CLUSTER, Source::Bool(false)),
+        default(keys::HOST, Source::Str("127.0.0.1")),
+        default(keys::PORT, Source::Int(6379)),
+        default(keys::DATABASE, Source::Int(0)),
+        default(keys::CLUSTER, Source::Bool(false)),
     ],
     ..PG
 };
 
-/// `redis(connection(host = "10.0.0.1", database = 2, tls()))`, its TLS defaults declared too.
+/// `redis(connection(host = "10.0.0.1", database = 2, tls()))`, its TLS defaults handed over
+/// too.
 const REDIS_WRITTEN: PoolSpec = PoolSpec {
     connection: &[
         setting(keys::HOST, Source::Str("10.0.0.1")),
-        setting(keys::PORT, Source::Int(6379)),
+        default(keys::PORT, Source::Int(6379)),
         setting(keys::DATABASE, Source::Int(2)),
-        setting(keys::CLUSTER, Source::Bool(false)),
-        setting(keys::TLS_VERIFY_MODE, Source::Str("peer")),
-        setting(keys::TLS_DISCONNECT_ON_FAILURE, Source::Bool(true)),
-        setting(keys::TLS_SERVER_NAME_INDICATION_ENABLED, Source::Bool(true)),
-        setting(
+        default(keys::CLUSTER, Source::Bool(false)),
+        default(keys::TLS_VERIFY_MODE, Source::Str("peer")),
+        default(keys::TLS_DISCONNECT_ON_FAILURE, Source::Bool(true)),
+        default(keys::TLS_SERVER_NAME_INDICATION_ENABLED, Source::Bool(true)),
+        default(
             keys::TLS_SERVER_NAME_INDICATION_PROTOCOL,
             Source::Str("default"),
         ),
+    ],
+    ..REDIS
+};
+
+/// `redis(connection(port = 6379))`: a value written equal to its default is still written.
+const REDIS_PORT_WRITTEN: PoolSpec = PoolSpec {
+    connection: &[
+        default(keys::HOST, Source::Str("127.0.0.1")),
+        setting(keys::PORT, Source::Int(6379)),
+        default(keys::DATABASE, Source::Int(0)),
+        default(keys::CLUSTER, Source::Bool(false)),
     ],
     ..REDIS
 };
@@ -575,6 +600,12 @@ fn redis_topology_rules_apply_at_start() {
         "pool `redis.global.default`: `host` from the declaration: cannot be combined with \
          `sentinels`; the master's address comes from the Sentinels"
     );
+    assert_eq!(
+        err(&REDIS_PORT_WRITTEN, &none, vars),
+        "pool `redis.global.default`: `port` from the declaration: cannot be combined with \
+         `sentinels`; the master's address comes from the Sentinels"
+    );
+    assert!(resolve(&REDIS, &none, vars).is_ok());
     assert_eq!(
         built(
             redis_builder()
