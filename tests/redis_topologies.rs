@@ -63,10 +63,14 @@ async fn cluster_pools() -> cluster::Pools {
         .unwrap()
 }
 
-async fn sentinel_pools() -> sentinel::Pools {
+/// The pool on the Sentinel of the services, after `dead` (Sentinels that do not answer,
+/// tried first).
+async fn sentinel_pools_after(dead: &[(String, u16)]) -> sentinel::Pools {
     let s = require(REDIS_SENTINEL);
+    let mut sentinels = dead.to_vec();
+    sentinels.push(s.sentinel);
     sentinel::Pools::builder()
-        .set(POOL, key::SENTINELS, servers(&[s.sentinel]))
+        .set(POOL, key::SENTINELS, servers(&sentinels))
         .set(POOL, key::MASTER_NAME, s.master_name)
         .start()
         .await
@@ -413,7 +417,8 @@ async fn a_cluster_pool_survives_a_master_failing_over() {
 async fn a_sentinel_pool_serves_the_master() {
     let _shared = lock_shared(REDIS_SENTINEL);
     let s = require(REDIS_SENTINEL);
-    let pools = sentinel_pools().await;
+    // A Sentinel that is down comes first: the next one is asked.
+    let pools = sentinel_pools_after(&[("127.0.0.1".into(), 1)]).await;
     let k = key_of("sentinel", 0);
     let _: () = pools
         .redis()
@@ -445,7 +450,7 @@ async fn a_sentinel_pool_serves_the_master() {
 async fn a_sentinel_pool_follows_a_failover_under_load() {
     let _alone = lock_exclusive(REDIS_SENTINEL);
     let s = require(REDIS_SENTINEL);
-    let pools = Arc::new(sentinel_pools().await);
+    let pools = Arc::new(sentinel_pools_after(&[]).await);
     let stop = Arc::new(AtomicBool::new(false));
     let (log, tasks) = load(
         pools.clone(),

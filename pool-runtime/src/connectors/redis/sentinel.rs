@@ -14,7 +14,7 @@ use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use redis::aio::MultiplexedConnection;
-use redis::{Msg, RedisConnectionInfo};
+use redis::{Msg, RedisConnectionInfo, Value};
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 
@@ -100,7 +100,14 @@ async fn follow(
     }
 }
 
-/// Listens to one Sentinel until it goes away. `last`: the master's address as last heard.
+/// How long a Sentinel may take to answer the follower (setting up, or a `PING`), and how
+/// often it is pinged: a Sentinel that stops answering without closing its connection (a
+/// partition, a paused host) is left for the next one.
+const ANSWER_WITHIN: Duration = Duration::from_secs(2);
+const PING_EVERY: Duration = Duration::from_secs(5);
+
+/// Listens to one Sentinel until it goes away or stops answering. `last`: the master's
+/// address as last heard.
 async fn listen(
     host: &str,
     port: u16,
@@ -114,30 +121,51 @@ async fn listen(
         addr: sentinel.clone(),
         source,
     };
-    let stream = open(host, port, tls).await?;
-    let (tx, mut pushes) = mpsc::unbounded_channel();
-    let info = RedisConnectionInfo::default().set_protocol(redis::ProtocolVersion::RESP3);
-    let (mut conn, driver) =
-        MultiplexedConnection::new_with_config(&info, stream, config().set_push_sender(tx))
+    let silent = || failed(io::Error::from(io::ErrorKind::TimedOut).into());
+    let (mut conn, mut pushes) = tokio::time::timeout(ANSWER_WITHIN, async {
+        let stream = open(host, port, tls).await?;
+        let (tx, pushes) = mpsc::unbounded_channel();
+        let info = RedisConnectionInfo::default().set_protocol(redis::ProtocolVersion::RESP3);
+        let (mut conn, driver) =
+            MultiplexedConnection::new_with_config(&info, stream, config().set_push_sender(tx))
+                .await
+                .map_err(failed)?;
+        // Ends with the connection; the pushes channel closes then too.
+        tokio::spawn(driver);
+        conn.subscribe("+switch-master").await.map_err(failed)?;
+        // A switch while no Sentinel was followed: its address tells, once subscribed.
+        let now: Option<(String, u16)> = redis::cmd("SENTINEL")
+            .arg("GET-MASTER-ADDR-BY-NAME")
+            .arg(master)
+            .query_async(&mut conn)
             .await
             .map_err(failed)?;
-    // Ends with the connection; the pushes channel closes then too.
-    tokio::spawn(driver);
-    conn.subscribe("+switch-master").await.map_err(failed)?;
-    // A switch while no Sentinel was followed: its address tells, once subscribed.
-    let now: Option<(String, u16)> = redis::cmd("SENTINEL")
-        .arg("GET-MASTER-ADDR-BY-NAME")
-        .arg(master)
-        .query_async(&mut conn)
-        .await
-        .map_err(failed)?;
-    if last.is_some() && now.is_some() && *last != now {
-        epoch.fetch_add(1, Ordering::AcqRel);
-    }
-    if now.is_some() {
-        *last = now;
-    }
-    while let Some(push) = pushes.recv().await {
+        if last.is_some() && now.is_some() && *last != now {
+            epoch.fetch_add(1, Ordering::AcqRel);
+        }
+        if now.is_some() {
+            *last = now;
+        }
+        Ok((conn, pushes))
+    })
+    .await
+    .map_err(|_| silent())??;
+    let mut pings = tokio::time::interval_at(tokio::time::Instant::now() + PING_EVERY, PING_EVERY);
+    loop {
+        let push = tokio::select! {
+            push = pushes.recv() => push,
+            _ = pings.tick() => {
+                let ping = redis::cmd("PING");
+                tokio::time::timeout(ANSWER_WITHIN, ping.query_async::<Value>(&mut conn))
+                    .await
+                    .map_err(|_| silent())?
+                    .map_err(failed)?;
+                continue;
+            }
+        };
+        let Some(push) = push else {
+            return Ok(());
+        };
         let Some(msg) = Msg::from_push_info(push) else {
             continue;
         };
@@ -154,7 +182,6 @@ async fn listen(
             epoch.fetch_add(1, Ordering::AcqRel);
         }
     }
-    Ok(())
 }
 
 impl Redis {
@@ -180,6 +207,8 @@ impl Redis {
         })
     }
 
+    /// One Sentinel's answer, within [`ANSWER_WITHIN`]: one that hangs leaves the rest of
+    /// the pool's `connect_timeout` to the next.
     async fn ask_sentinel(
         &self,
         host: &str,
@@ -191,22 +220,27 @@ impl Redis {
             addr: sentinel.clone(),
             source,
         };
-        let stream = open(host, port, self.tls.as_ref()).await?;
-        let (mut conn, driver) = MultiplexedConnection::new_with_config(
-            &RedisConnectionInfo::default(),
-            stream,
-            config(),
-        )
-        .await
-        .map_err(failed)?;
-        let mut cmd = redis::cmd("SENTINEL");
-        cmd.arg("GET-MASTER-ADDR-BY-NAME").arg(master);
-        let ask = cmd.query_async::<Option<(String, u16)>>(&mut conn);
-        // One question: the driver runs beside it and both end here.
-        let answer = tokio::select! {
-            answer = ask => answer.map_err(failed)?,
-            () = driver => return Err(failed(redis::RedisError::from(io::Error::from(io::ErrorKind::ConnectionReset)))),
+        let ask = async {
+            let stream = open(host, port, self.tls.as_ref()).await?;
+            let (mut conn, driver) = MultiplexedConnection::new_with_config(
+                &RedisConnectionInfo::default(),
+                stream,
+                config(),
+            )
+            .await
+            .map_err(failed)?;
+            let mut cmd = redis::cmd("SENTINEL");
+            cmd.arg("GET-MASTER-ADDR-BY-NAME").arg(master);
+            let ask = cmd.query_async::<Option<(String, u16)>>(&mut conn);
+            // One question: the driver runs beside it and both end here.
+            tokio::select! {
+                answer = ask => answer.map_err(failed),
+                () = driver => Err(failed(io::Error::from(io::ErrorKind::ConnectionReset).into())),
+            }
         };
+        let answer = tokio::time::timeout(ANSWER_WITHIN, ask)
+            .await
+            .map_err(|_| failed(io::Error::from(io::ErrorKind::TimedOut).into()))??;
         answer.ok_or_else(|| RedisConnectorError::UnknownMaster {
             sentinel: sentinel.clone(),
             name: master.to_owned(),
