@@ -8,7 +8,9 @@
 //! the jobs just sleep to stand in for a push notification, a background job, a user's request.
 //! When a PostgreSQL server answers (`PGHOST`, `PGPORT`, `PGUSER`, `PGPASSWORD`,
 //! `PGDATABASE`, defaulting to the local server), a declared `rdbms` pool runs queries on it
-//! too; when none does, the quickstart says so and carries on.
+//! too, and when a Redis server answers (`REDIS_HOST`, `REDIS_PORT`, defaulting to
+//! 127.0.0.1:6379), a declared `redis` pool counts on it; when none does, the quickstart says
+//! so and carries on.
 
 use std::error::Error;
 use std::io::Write as _;
@@ -112,6 +114,66 @@ async fn database() -> Result<(), Box<dyn Error>> {
 #[cfg(not(feature = "pgsql"))]
 async fn database() -> Result<(), Box<dyn Error>> {
     println!("built without the `pgsql` feature: no database part");
+    Ok(())
+}
+
+/// The Redis pool, declared apart like the database's.
+#[cfg(feature = "redis")]
+mod cache {
+    use outgoing_pools::outgoing_pools;
+
+    #[outgoing_pools(redis(
+        workers = 4,
+        connection(
+            host = env("REDIS_HOST", default = "127.0.0.1"),
+            port = env("REDIS_PORT", default = "6379"),
+        ),
+    ))]
+    pub struct CachePools;
+}
+
+/// Counts on a Redis server when one answers.
+#[cfg(feature = "redis")]
+async fn cache() -> Result<(), Box<dyn Error>> {
+    use outgoing_pools::connectors::redis::redis::{self, AsyncCommands};
+
+    let pools = match cache::CachePools::start().await {
+        Ok(pools) => pools,
+        Err(e) => {
+            println!("\nno Redis to use ({e}); skipping the cache part");
+            return Ok(());
+        }
+    };
+    let redis = pools.redis();
+    let key = format!("quickstart:{}", std::process::id());
+    // Shared use: 100 callers' INCRs pipelined on the pool's 4 connections.
+    let mut incrs = JoinSet::new();
+    for _ in 0..100 {
+        let (redis, key) = (redis.clone(), key.clone());
+        incrs.spawn(async move {
+            redis
+                .call_shared(async |c| c.clone().incr::<_, _, i64>(&key, 1).await)
+                .await
+        });
+    }
+    while let Some(r) = incrs.join_next().await {
+        r???;
+    }
+    // Exclusive use: a transaction sent command by command holds the connection.
+    let mut conn = redis.get().await?;
+    let _: () = redis::cmd("MULTI").query_async(&mut *conn).await?;
+    let _: () = conn.get(&key).await?;
+    let _: () = conn.del(&key).await?;
+    let (count, _): (i64, i64) = redis::cmd("EXEC").query_async(&mut *conn).await?;
+    drop(conn);
+    println!("\n100 pipelined INCRs on Redis, read and deleted in one transaction: {count}");
+    pools.shutdown().await;
+    Ok(())
+}
+
+#[cfg(not(feature = "redis"))]
+async fn cache() -> Result<(), Box<dyn Error>> {
+    println!("built without the `redis` feature: no cache part");
     Ok(())
 }
 
@@ -229,5 +291,6 @@ async fn main() -> Result<(), Box<dyn Error>> {
     pools.shutdown().await;
     println!("shut down");
 
-    database().await
+    database().await?;
+    cache().await
 }
