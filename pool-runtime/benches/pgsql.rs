@@ -34,8 +34,12 @@
 //! every pool answers, and writes nothing. The server is the shared PostgreSQL of
 //! `cargo xtask services up` (`OP_PG_URL`), plain TCP on 127.0.0.1:5432.
 
+#[path = "common/out.rs"]
+mod out;
+#[path = "common/side_by_side.rs"]
+mod side_by_side;
+
 use std::fmt::Write as _;
-use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -48,8 +52,9 @@ use pool_runtime::connectors::pgsql::PgClient;
 use pool_runtime::{AvailableWorker, BestWorker, Pool};
 use tokio_postgres::{NoTls, Statement};
 
+use side_by_side::{Contender as _, Settings, TASKS, list, mid};
+
 const POOL_SIZE: usize = 16;
-const TASKS: [usize; 4] = [4, 16, 64, 256];
 const QUERY: &str = "SELECT 1";
 /// What ours always has (`call_timeout`), for the deadpool-postgres row that has it too.
 const WAIT_5S: deadpool_postgres::Timeouts = deadpool_postgres::Timeouts {
@@ -82,7 +87,7 @@ struct Contender {
     prepared: bool,
 }
 
-impl Contender {
+impl side_by_side::Contender for Contender {
     fn name(&self) -> String {
         let pool = match self.kind {
             Kind::Exclusive(_) => "outgoing-pools exclusive (get)",
@@ -102,7 +107,7 @@ impl Contender {
         format!("{pool}, {mode}")
     }
 
-    async fn select_one(&self) {
+    async fn op(&self, _task: usize, _i: usize) {
         // Ours unprepared runs the native `Client::query_one` (it derefs to one): a Parse
         // round trip each time, what `statement_cache = 0` does.
         async fn ours(
@@ -149,24 +154,6 @@ impl Contender {
             }
         };
         assert_eq!(row.unwrap().get::<_, i32>(0), 1);
-    }
-
-    /// One round: `tasks` tasks, `ops` queries each; the clock runs from before the spawns.
-    async fn round(&self, tasks: usize, ops: usize) -> Duration {
-        let started = Instant::now();
-        let mut set = tokio::task::JoinSet::new();
-        for _ in 0..tasks {
-            let me = self.clone();
-            set.spawn(async move {
-                for _ in 0..ops {
-                    me.select_one().await;
-                }
-            });
-        }
-        while let Some(done) = set.join_next().await {
-            done.expect("a bench task panicked");
-        }
-        started.elapsed()
     }
 }
 
@@ -233,77 +220,8 @@ async fn contenders(url: &str) -> Vec<Contender> {
     all
 }
 
-struct Settings {
-    full: bool,
-    /// Times the whole grid runs, each reported on its own.
-    runs: usize,
-    rounds: usize,
-    ops: usize,
-    out: Option<PathBuf>,
-    /// Only the pools whose name contains this.
-    only: Option<String>,
-}
-
-impl Settings {
-    fn from_args() -> Result<Settings, String> {
-        let args: Vec<String> = std::env::args().skip(1).collect();
-        let full = args.iter().any(|a| a == "--bench");
-        let mut s = Settings {
-            full,
-            runs: if full { 5 } else { 1 },
-            rounds: if full { 40 } else { 3 },
-            ops: if full { 10 } else { 2 },
-            out: None,
-            only: None,
-        };
-        let mut it = args.iter();
-        while let Some(a) = it.next() {
-            let mut value = || it.next().ok_or(format!("{a} takes a value"));
-            match a.as_str() {
-                "--rounds" => s.rounds = value()?.parse().map_err(|e| format!("--rounds: {e}"))?,
-                "--runs" => s.runs = value()?.parse().map_err(|e| format!("--runs: {e}"))?,
-                "--ops" => s.ops = value()?.parse().map_err(|e| format!("--ops: {e}"))?,
-                "--out" => s.out = Some(PathBuf::from(value()?)),
-                "--only" => s.only = Some(value()?.clone()),
-                "--bench" => {}
-                // What cargo and libtest may pass along.
-                f if f.starts_with("--") => {}
-                _ => {}
-            }
-        }
-        if s.rounds == 0 || s.ops == 0 || s.runs == 0 {
-            return Err("--runs, --rounds and --ops must be positive".into());
-        }
-        Ok(s)
-    }
-
-    fn out_dir(&self) -> PathBuf {
-        if let Some(out) = &self.out {
-            return out.clone();
-        }
-        let workspace = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
-        let target = match std::env::var_os("CARGO_TARGET_DIR") {
-            Some(dir) => workspace.join(dir),
-            None => std::env::current_exe()
-                .ok()
-                .and_then(|exe| {
-                    exe.ancestors()
-                        .find(|d| d.join("CACHEDIR.TAG").is_file())
-                        .map(Path::to_path_buf)
-                })
-                .unwrap_or_else(|| workspace.join("target")),
-        };
-        target.join("bench")
-    }
-}
-
-fn median(v: &mut [Duration]) -> Duration {
-    v.sort();
-    v[v.len() / 2]
-}
-
 fn main() -> ExitCode {
-    let s = match Settings::from_args() {
+    let s = match Settings::from_args(40, 10) {
         Ok(s) => s,
         Err(e) => {
             eprintln!("pgsql bench: {e}");
@@ -317,40 +235,13 @@ fn main() -> ExitCode {
         .build()
         .expect("a multi-thread runtime");
     let started = Instant::now();
-    // results[run][task count][contender] = round times
-    type Cells = Vec<Vec<Vec<Duration>>>;
-    let (contenders, results): (Vec<Contender>, Vec<Cells>) = rt.block_on(async {
+    let (contenders, results) = rt.block_on(async {
         let mut pools = contenders(&url).await;
-        if let Some(only) = &s.only {
-            pools.retain(|p| p.name().contains(only.as_str()) || p.name().starts_with("deadpool"));
-        }
-        let warmup = if s.full { 5 } else { 1 };
-        for p in &pools {
-            for _ in 0..warmup {
-                p.round(256, s.ops).await;
-            }
-        }
-        let mut results = Vec::new();
-        for _ in 0..s.runs {
-            let mut run = Vec::new();
-            for &tasks in &TASKS {
-                let mut cell = vec![Vec::with_capacity(s.rounds); pools.len()];
-                for round in 0..s.rounds {
-                    // Each round starts with the next contender: the one that runs right after
-                    // another's round finds the server still tidying up after it (statements
-                    // closing, backends going idle), so a fixed order favours the later ones.
-                    for k in 0..pools.len() {
-                        let i = (round + k) % pools.len();
-                        cell[i].push(pools[i].round(tasks, s.ops).await);
-                    }
-                }
-                run.push(cell);
-            }
-            results.push(run);
-        }
+        s.select(&mut pools, |p| p.name().starts_with("deadpool"));
+        let results = side_by_side::run(&pools, &s).await;
         (pools, results)
     });
-    let names: Vec<String> = contenders.iter().map(Contender::name).collect();
+    let names: Vec<String> = contenders.iter().map(|c| c.name()).collect();
     // The deadpool-postgres row in each mode: prepared rows compare with `prepare_cached`,
     // unprepared ones with plain `query_one`.
     let position = |f: &dyn Fn(&Contender) -> bool| contenders.iter().position(f);
@@ -374,33 +265,7 @@ fn main() -> ExitCode {
     drop(contenders);
     drop(rt);
 
-    // medians[run][task count][contender]
-    let medians: Vec<Vec<Vec<Duration>>> = results
-        .iter()
-        .map(|run| {
-            run.iter()
-                .map(|cell| cell.iter().map(|r| median(&mut r.clone())).collect())
-                .collect()
-        })
-        .collect();
-    // ratio[run] of contender `a` over `b` in cell `t` (higher: `a` is faster).
-    let ratios = |t: usize, a: usize, b: usize| -> Vec<f64> {
-        medians
-            .iter()
-            .map(|run| run[t][b].as_secs_f64() / run[t][a].as_secs_f64())
-            .collect::<Vec<f64>>()
-    };
-    let mid = |v: &[f64]| {
-        let mut v = v.to_vec();
-        v.sort_by(f64::total_cmp);
-        v[v.len() / 2]
-    };
-    let list = |v: &[f64]| {
-        v.iter()
-            .map(|r| format!("{r:.2}"))
-            .collect::<Vec<_>>()
-            .join(", ")
-    };
+    let ratios = |t: usize, a: usize, b: usize| results.ratios(t, a, b);
 
     let mut md = String::new();
     let _ = writeln!(
@@ -429,8 +294,7 @@ fn main() -> ExitCode {
     let mut summary = Vec::new();
     for (t, &tasks) in TASKS.iter().enumerate() {
         for (i, name) in names.iter().enumerate() {
-            let mut all: Vec<Duration> = results.iter().flat_map(|run| run[t][i].clone()).collect();
-            let m = median(&mut all);
+            let m = results.median(t, i);
             let qps = (tasks * s.ops) as f64 / m.as_secs_f64();
             let ratio = mid(&ratios(t, i, deadpool));
             let same = ratios(t, i, same_mode[i]);
@@ -492,30 +356,5 @@ fn main() -> ExitCode {
         let _ = writeln!(md, "- {line}");
     }
     summary.extend(targets);
-    for line in &summary {
-        println!("  {line}");
-    }
-    if !s.full {
-        println!(
-            "pgsql bench: smoke run ok in {:.1} s (pass --bench for the real run)",
-            started.elapsed().as_secs_f64()
-        );
-        return ExitCode::SUCCESS;
-    }
-    let dir = s.out_dir();
-    let path = dir.join("pgsql.md");
-    match std::fs::create_dir_all(&dir).and_then(|()| std::fs::write(&path, md)) {
-        Ok(()) => {
-            println!(
-                "pgsql bench: wrote {} in {:.1} s",
-                path.display(),
-                started.elapsed().as_secs_f64()
-            );
-            ExitCode::SUCCESS
-        }
-        Err(e) => {
-            eprintln!("pgsql bench: cannot write {}: {e}", path.display());
-            ExitCode::FAILURE
-        }
-    }
+    side_by_side::finish("pgsql", &s, started, &summary, &[("pgsql.md", &md)])
 }

@@ -16,13 +16,20 @@
 //! allocates nothing per `get()`, and writes nothing.
 
 // The crate root is this file, so submodules would resolve next to it, in `benches/`, where
-// cargo would take each for a bench target of its own: they live in `benches/pools/`.
+// cargo would take each for a bench target of its own: they live in `benches/pools/`, and
+// what other benchmarks use too in `benches/common/`.
 #[path = "pools/alloc.rs"]
 mod alloc;
+#[path = "common/chart.rs"]
+mod chart;
 #[path = "pools/contenders.rs"]
 mod contenders;
+#[path = "common/machine.rs"]
+mod machine;
 #[path = "pools/measure.rs"]
 mod measure;
+#[path = "common/out.rs"]
+mod out;
 #[path = "pools/report.rs"]
 mod report;
 #[path = "pools/settings.rs"]

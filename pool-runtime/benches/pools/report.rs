@@ -2,10 +2,12 @@
 //! figures), `latency.svg` and `fairness.svg` (hand-written SVG, no plotting crate).
 
 use std::fmt::Write as _;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use crate::alloc::Count;
+use crate::chart::{Bar, Chart, Group, Scale};
 use crate::contenders::{BASELINE, OURS};
+use crate::machine::Machine;
 use crate::measure::{LatencyCell, ThroughputCell};
 use crate::settings::Settings;
 use crate::stats::{Percentiles, Quartiles, geomean, median_ops};
@@ -34,104 +36,9 @@ pub struct Results {
     pub elapsed_s: f64,
 }
 
-/// Where the reports go: `--out`, else `<target>/bench`, the target folder being
-/// `CARGO_TARGET_DIR` if set, else the one this binary was built into.
+/// Where the reports go: `--out`, else `<target>/bench`.
 pub fn out_dir(s: &Settings) -> PathBuf {
-    if let Some(out) = &s.out {
-        return out.clone();
-    }
-    let workspace = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
-    let target = match std::env::var_os("CARGO_TARGET_DIR") {
-        Some(dir) => workspace.join(dir), // an absolute path replaces `workspace`
-        None => std::env::current_exe()
-            .ok()
-            .and_then(|exe| {
-                // Cargo marks the root of every target folder with CACHEDIR.TAG.
-                exe.ancestors()
-                    .find(|d| d.join("CACHEDIR.TAG").is_file())
-                    .map(Path::to_path_buf)
-            })
-            .unwrap_or_else(|| workspace.join("target")),
-    };
-    target.join("bench")
-}
-
-struct Machine {
-    date: String,
-    cpus: usize,
-    cpu_model: String,
-    kernel: String,
-    rustc: String,
-    versions: Vec<(&'static str, String)>,
-}
-
-impl Machine {
-    fn probe() -> Self {
-        let read = |p: &str| std::fs::read_to_string(p).unwrap_or_default();
-        let cpu_model = read("/proc/cpuinfo")
-            .lines()
-            .find_map(|l| {
-                l.strip_prefix("model name")
-                    .map(|r| r.trim_start_matches([' ', '\t', ':']).to_string())
-            })
-            .unwrap_or_else(|| "?".into());
-        let rustc =
-            std::process::Command::new(std::env::var("RUSTC").unwrap_or_else(|_| "rustc".into()))
-                .arg("--version")
-                .current_dir(env!("CARGO_MANIFEST_DIR"))
-                .output()
-                .ok()
-                .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
-                .filter(|v| !v.is_empty())
-                .unwrap_or_else(|| "?".into());
-        let lock = read(concat!(env!("CARGO_MANIFEST_DIR"), "/../Cargo.lock"));
-        let versions = ["tokio", "bb8", "deadpool", "mobc"]
-            .into_iter()
-            .map(|name| {
-                (
-                    name,
-                    locked_version(&lock, name).unwrap_or_else(|| "?".into()),
-                )
-            })
-            .collect();
-        Machine {
-            date: utc_now(),
-            cpus: std::thread::available_parallelism().map_or(0, |n| n.get()),
-            cpu_model,
-            kernel: read("/proc/sys/kernel/osrelease").trim().to_string(),
-            rustc,
-            versions,
-        }
-    }
-}
-
-/// The version of `name` in a Cargo.lock (the first, if several).
-fn locked_version(lock: &str, name: &str) -> Option<String> {
-    let needle = format!("name = \"{name}\"\nversion = \"");
-    let at = lock.find(&needle)? + needle.len();
-    Some(lock[at..].split('"').next()?.to_string())
-}
-
-/// `YYYY-MM-DD HH:MM UTC`, without a date crate (Howard Hinnant's civil_from_days).
-fn utc_now() -> String {
-    let secs = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs()) as i64;
-    let (days, rem) = (secs.div_euclid(86_400), secs.rem_euclid(86_400));
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    let y = yoe + era * 400 + i64::from(m <= 2);
-    format!(
-        "{y:04}-{m:02}-{d:02} {:02}:{:02} UTC",
-        rem / 3600,
-        rem % 3600 / 60
-    )
+    crate::out::bench_dir(s.out.as_deref())
 }
 
 /// Derived figures shared by the Markdown, the JSON and the summary.
@@ -898,136 +805,73 @@ fn json(r: &Results, s: &Settings, m: &Machine, d: &Derived) -> String {
     out
 }
 
-const COLORS: &[&str] = &[
-    "#d62728", "#1f77b4", "#2ca02c", "#ff7f0e", "#7f7f7f", "#9467bd",
-];
-
-fn svg_open(width: f64, height: f64, title: &str) -> String {
-    format!(
-        "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{width}\" height=\"{height}\" \
-         viewBox=\"0 0 {width} {height}\" font-family=\"sans-serif\" font-size=\"11\">\n\
-         <rect width=\"100%\" height=\"100%\" fill=\"white\"/>\n\
-         <text x=\"{}\" y=\"18\" text-anchor=\"middle\" font-size=\"14\">{title}</text>\n",
-        width / 2.0
-    )
-}
-
-fn legend(svg: &mut String, names: &[&str], x0: f64, y: f64) {
-    for (i, name) in names.iter().enumerate() {
-        let x = x0 + i as f64 * 90.0;
-        let _ = writeln!(
-            svg,
-            "<rect x=\"{x}\" y=\"{}\" width=\"10\" height=\"10\" fill=\"{}\"/><text x=\"{}\" y=\"{y}\">{name}</text>",
-            y - 9.0,
-            COLORS[i % COLORS.len()],
-            x + 14.0
-        );
-    }
-}
-
 /// Grouped bars of the median per cell, log scale, with Q1–Q3 whiskers.
 fn latency_svg(r: &Results, d: &Derived) -> String {
     let cells = r.latency.as_deref().unwrap_or_default();
-    let n = r.latency_names.len();
-    let (bar, group_gap, left, top, plot_h) = (10.0, 18.0, 60.0, 50.0, 320.0);
-    let group_w = n as f64 * (bar + 2.0) + group_gap;
-    let width = left + cells.len() as f64 * group_w + 20.0;
-    let height = top + plot_h + 50.0;
-    let values = d
-        .latency
+    let groups = cells
         .iter()
-        .flatten()
-        .flat_map(|q| [q.q1, q.q3])
-        .filter(|v| *v > 0.0);
-    let (lo, hi) = values.fold((f64::MAX, 0.0f64), |(lo, hi), v| (lo.min(v), hi.max(v)));
-    let (lo, hi) = (
-        lo.max(1e-3).log10().floor(),
-        hi.max(1e-3).log10().ceil().max(lo.log10().floor() + 1.0),
-    );
-    let y =
-        |v: f64| top + plot_h * (1.0 - ((v.max(1e-3).log10() - lo) / (hi - lo)).clamp(0.0, 1.0));
-    let mut svg = svg_open(
-        width,
-        height,
-        "Acquisition latency: median µs per round (log scale), whiskers Q1–Q3",
-    );
-    for e in (lo as i32)..=(hi as i32) {
-        let v = 10f64.powi(e);
-        let _ = writeln!(
-            svg,
-            "<line x1=\"{left}\" x2=\"{}\" y1=\"{y0}\" y2=\"{y0}\" stroke=\"#ddd\"/><text x=\"{}\" y=\"{}\" text-anchor=\"end\">{v}</text>",
-            width - 20.0,
-            left - 4.0,
-            y(v) + 4.0,
-            y0 = y(v)
-        );
-    }
-    for (ci, (c, row)) in cells.iter().zip(&d.latency).enumerate() {
-        let gx = left + ci as f64 * group_w + group_gap / 2.0;
-        for (p, q) in row.iter().enumerate() {
-            let bx = gx + p as f64 * (bar + 2.0);
-            let color = COLORS[p % COLORS.len()];
-            let _ = writeln!(
-                svg,
-                "<rect x=\"{bx:.1}\" y=\"{:.1}\" width=\"{bar}\" height=\"{:.1}\" fill=\"{color}\"><title>{} {}/{}: {} µs</title></rect>",
-                y(q.median),
-                top + plot_h - y(q.median),
-                r.latency_names[p],
+        .zip(&d.latency)
+        .map(|(c, row)| Group {
+            label: format!(
+                "{}/{}{}",
                 c.size,
                 c.tasks,
-                us(q.median)
-            );
-            let mx = bx + bar / 2.0;
-            let _ = writeln!(
-                svg,
-                "<line x1=\"{mx:.1}\" x2=\"{mx:.1}\" y1=\"{:.1}\" y2=\"{:.1}\" stroke=\"black\" stroke-width=\"1\"/>",
-                y(q.q1),
-                y(q.q3)
-            );
-        }
-        let _ = writeln!(
-            svg,
-            "<text x=\"{:.1}\" y=\"{}\" text-anchor=\"middle\">{}/{}{}</text>",
-            gx + (group_w - group_gap) / 2.0,
-            top + plot_h + 15.0,
-            c.size,
-            c.tasks,
-            if c.tasks < GATE_TASKS { "†" } else { "" }
-        );
+                if c.tasks < GATE_TASKS { "†" } else { "" }
+            ),
+            bars: row
+                .iter()
+                .zip(&r.latency_names)
+                .map(|(q, name)| {
+                    Some(Bar {
+                        value: q.median,
+                        whisker: Some((q.q1, q.q3)),
+                        tooltip: format!("{name} {}/{}: {} µs", c.size, c.tasks, us(q.median)),
+                        label: None,
+                    })
+                })
+                .collect(),
+        })
+        .collect();
+    Chart {
+        title: "Acquisition latency: median µs per round (log scale), whiskers Q1–Q3",
+        series: &r.latency_names,
+        groups,
+        scale: Scale::Log,
+        tick: |v| format!("{v}"),
+        missing: "",
+        footer: Some("pool size / tasks († = at the spawn/join noise floor)".into()),
+        bar_width: 10.0,
+        bar_gap: 2.0,
+        group_gap: 18.0,
+        plot_height: 320.0,
     }
-    let _ = writeln!(
-        svg,
-        "<text x=\"{left}\" y=\"{}\">pool size / tasks († = at the spawn/join noise floor)</text>",
-        top + plot_h + 32.0
-    );
-    legend(&mut svg, &r.latency_names, left, 38.0);
-    svg.push_str("</svg>\n");
-    svg
+    .svg()
 }
 
 /// Grouped bars per statistic (p50, p99, p99.9, max), one bar per pool, linear scale.
 fn fairness_svg(r: &Results, s: &Settings, d: &Derived) -> String {
     let stats_of = |p: &Percentiles| [p.p50, p.p99, p.p999, p.max];
-    let labels = ["p50", "p99", "p99.9", "max"];
-    let n = r.pools.len();
-    let (bar, group_gap, left, top, plot_h) = (26.0, 40.0, 60.0, 50.0, 300.0);
-    let group_w = n as f64 * (bar + 4.0) + group_gap;
-    let width = left + labels.len() as f64 * group_w + 20.0;
-    let height = top + plot_h + 40.0;
-    let hi = d
-        .fairness
+    let groups = ["p50", "p99", "p99.9", "max"]
         .iter()
-        .flatten()
-        .flat_map(stats_of)
-        .fold(1.0f64, f64::max);
-    // A round axis maximum: 1, 2 or 5 × a power of ten.
-    let mag = 10f64.powf(hi.log10().floor());
-    let hi = [1.0, 2.0, 5.0, 10.0]
-        .iter()
-        .map(|m| m * mag)
-        .find(|v| *v >= hi)
-        .unwrap_or(hi);
-    let y = |v: f64| top + plot_h * (1.0 - (v / hi).clamp(0.0, 1.0));
+        .enumerate()
+        .map(|(si, label)| Group {
+            label: (*label).into(),
+            bars: d
+                .fairness
+                .iter()
+                .zip(&r.pools)
+                .map(|(stats, name)| {
+                    let v = stats_of(stats.as_ref()?)[si];
+                    Some(Bar {
+                        value: v,
+                        whisker: None,
+                        tooltip: format!("{name} {label}: {v:.1} ms"),
+                        label: Some(format!("{v:.0}")),
+                    })
+                })
+                .collect(),
+        })
+        .collect();
     let f = s.fairness;
     let title = format!(
         "Fairness: get() wait, ms (pool {}, {} tasks × {}, hold {} ms)",
@@ -1036,64 +880,27 @@ fn fairness_svg(r: &Results, s: &Settings, d: &Derived) -> String {
         f.checkouts,
         f.hold.as_millis()
     );
-    let mut svg = svg_open(width, height, &title);
-    for k in 0..=5 {
-        let v = hi * k as f64 / 5.0;
-        let _ = writeln!(
-            svg,
-            "<line x1=\"{left}\" x2=\"{}\" y1=\"{y0:.1}\" y2=\"{y0:.1}\" stroke=\"#ddd\"/><text x=\"{}\" y=\"{:.1}\" text-anchor=\"end\">{v}</text>",
-            width - 20.0,
-            left - 4.0,
-            y(v) + 4.0,
-            y0 = y(v)
-        );
+    Chart {
+        title: &title,
+        series: &r.pools,
+        groups,
+        scale: Scale::Linear,
+        tick: |v| format!("{v}"),
+        missing: "hung",
+        footer: None,
+        bar_width: 26.0,
+        bar_gap: 4.0,
+        group_gap: 40.0,
+        plot_height: 300.0,
     }
-    for (si, label) in labels.iter().enumerate() {
-        let gx = left + si as f64 * group_w + group_gap / 2.0;
-        for (p, stats) in d.fairness.iter().enumerate() {
-            let bx = gx + p as f64 * (bar + 4.0);
-            match stats {
-                Some(st) => {
-                    let v = stats_of(st)[si];
-                    let _ = writeln!(
-                        svg,
-                        "<rect x=\"{bx:.1}\" y=\"{:.1}\" width=\"{bar}\" height=\"{:.1}\" fill=\"{}\"><title>{} {label}: {v:.1} ms</title></rect>\
-                         <text x=\"{:.1}\" y=\"{:.1}\" text-anchor=\"middle\" font-size=\"9\">{v:.0}</text>",
-                        y(v),
-                        top + plot_h - y(v),
-                        COLORS[p % COLORS.len()],
-                        r.pools[p],
-                        bx + bar / 2.0,
-                        y(v) - 3.0
-                    );
-                }
-                None => {
-                    let _ = writeln!(
-                        svg,
-                        "<text x=\"{:.1}\" y=\"{:.1}\" text-anchor=\"middle\">hung</text>",
-                        bx + bar / 2.0,
-                        top + plot_h - 3.0
-                    );
-                }
-            }
-        }
-        let _ = writeln!(
-            svg,
-            "<text x=\"{:.1}\" y=\"{}\" text-anchor=\"middle\">{label}</text>",
-            gx + (group_w - group_gap) / 2.0,
-            top + plot_h + 16.0
-        );
-    }
-    legend(&mut svg, &r.pools, left, 38.0);
-    svg.push_str("</svg>\n");
-    svg
+    .svg()
 }
 
 /// Writes the four files; returns the Markdown's path and the summary lines.
 pub fn write(r: &Results, s: &Settings) -> std::io::Result<(PathBuf, Vec<String>)> {
     let dir = out_dir(s);
     std::fs::create_dir_all(&dir)?;
-    let m = Machine::probe();
+    let m = Machine::probe(&["tokio", "bb8", "deadpool", "mobc"]);
     let d = derive(r);
     let md_path = dir.join("pools.md");
     std::fs::write(&md_path, markdown(r, s, &m, &d))?;

@@ -138,13 +138,7 @@ pub fn run(flags: &[String]) -> Result<(), String> {
 
     let table = table(&rows, repeat);
     write(&bench.join("build.md"), &table)?;
-    let readme = root.join("README.md");
-    let text = std::fs::read_to_string(&readme).map_err(|e| format!("README.md: {e}"))?;
-    let (Some(begin), Some(end)) = (text.find(BEGIN), text.find(END)) else {
-        return Err(format!("README.md has no `{BEGIN}` … `{END}` section"));
-    };
-    let updated = format!("{}{BEGIN}\n{table}{}", &text[..begin], &text[end..]);
-    write(&readme, &updated)?;
+    super::splice_readme(&root, BEGIN, END, &table)?;
     println!(
         "\n{table}\nwritten to {} and README.md",
         bench.join("build.md").display()
