@@ -2,11 +2,15 @@
 //! the master a Sentinel names, or a cluster through redis-rs's cluster client.
 
 use std::io;
+use std::pin::Pin;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::task::{Context, Poll};
 
 use redis::aio::MultiplexedConnection;
 use redis::{AsyncConnectionConfig, Value};
 use rustls::pki_types::ServerName;
+use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::TcpStream;
 use tokio::sync::mpsc;
 use tokio_util::either::Either;
@@ -19,6 +23,88 @@ use crate::connectors::tls::Tls;
 
 /// A connection's byte stream: plain TCP or TLS over it.
 type Stream = Either<TcpStream, Box<tokio_rustls::client::TlsStream<TcpStream>>>;
+
+/// A connection's stream that holds each write back by one scheduler pass while other
+/// requests are in flight on the connection: a Nagle in user space, bounded by a pass of the
+/// runtime rather than by a timer.
+///
+/// redis-rs's multiplexer writes whatever is queued each time its driver task runs, and tokio
+/// runs a woken task right after the one that woke it: the driver ran after each caller and
+/// wrote fewer than two requests per `writev`. Yielding once before the write lets the
+/// callers that are runnable now queue theirs first; measured at 256 tasks on one server
+/// (`cargo xtask bench redis`), about 8 requests per write instead of 1.7, and client plus
+/// server CPU per request halved. A lone request (nothing else in flight) is written at once,
+/// so a single caller's latency does not change.
+struct Corked<S> {
+    inner: S,
+    /// This write has yielded once already.
+    held: bool,
+    /// Requests sent on the connection and not yet answered (see `RedisConnection`).
+    in_flight: Arc<AtomicUsize>,
+}
+
+impl<S> Corked<S> {
+    /// Whether to yield before writing: once per write, when another request is in flight.
+    fn hold(&mut self, cx: &Context<'_>) -> bool {
+        if self.held || self.in_flight.load(Ordering::Relaxed) < 2 {
+            return false;
+        }
+        self.held = true;
+        cx.waker().wake_by_ref();
+        true
+    }
+}
+
+impl<S: AsyncRead + Unpin> AsyncRead for Corked<S> {
+    fn poll_read(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.inner).poll_read(cx, buf)
+    }
+}
+
+impl<S: AsyncWrite + Unpin> AsyncWrite for Corked<S> {
+    fn poll_write(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        if self.hold(cx) {
+            return Poll::Pending;
+        }
+        Pin::new(&mut self.inner).poll_write(cx, buf)
+    }
+
+    fn poll_write_vectored(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &[io::IoSlice<'_>],
+    ) -> Poll<io::Result<usize>> {
+        if self.hold(cx) {
+            return Poll::Pending;
+        }
+        Pin::new(&mut self.inner).poll_write_vectored(cx, bufs)
+    }
+
+    fn is_write_vectored(&self) -> bool {
+        self.inner.is_write_vectored()
+    }
+
+    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        let flushed = Pin::new(&mut self.inner).poll_flush(cx);
+        if flushed.is_ready() {
+            // The next batch may yield again.
+            self.held = false;
+        }
+        flushed
+    }
+
+    fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.inner).poll_shutdown(cx)
+    }
+}
 
 /// Opens TCP to `host:port`, then TLS when `tls` says so.
 pub(super) async fn open(
@@ -83,7 +169,7 @@ impl Redis {
                         addr: "cluster".into(),
                         source,
                     })?;
-                let state = Arc::new(State::new(0, None, rx));
+                let state = Arc::new(State::new(0, None, rx, Arc::default()));
                 Ok(RedisConnection::cluster(conn, state))
             }
         }
@@ -98,7 +184,12 @@ impl Redis {
         master: Option<Epoch>,
     ) -> Result<RedisConnection, RedisConnectorError> {
         let addr = format!("{host}:{port}");
-        let stream = open(host, port, self.tls.as_ref()).await?;
+        let in_flight = Arc::new(AtomicUsize::new(0));
+        let stream = Corked {
+            inner: open(host, port, self.tls.as_ref()).await?,
+            held: false,
+            in_flight: in_flight.clone(),
+        };
         let (tx, rx) = mpsc::unbounded_channel();
         let (conn, driver) = MultiplexedConnection::new_with_config(
             &self.info,
@@ -111,15 +202,13 @@ impl Redis {
             source,
         })?;
         let follows_master = master.is_some();
-        let state = Arc::new(State::new(self.info.db(), master, rx));
+        let state = Arc::new(State::new(self.info.db(), master, rx, in_flight));
         let ended = state.clone();
         // The driver reads and writes the socket; it ends when the server closes the
         // connection or it breaks, and that is the connection's cheap `has_broken`.
         tokio::spawn(async move {
             driver.await;
-            ended
-                .closed
-                .store(true, std::sync::atomic::Ordering::Release);
+            ended.closed.store(true, Ordering::Release);
         });
         let mut conn = RedisConnection::node(conn, state);
         self.name_client(&mut conn, &addr).await?;

@@ -3,7 +3,7 @@
 
 use std::fmt;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicU8, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU8, AtomicUsize, Ordering};
 
 use redis::aio::{ConnectionLike, MultiplexedConnection};
 use redis::cluster_async::ClusterConnection;
@@ -91,6 +91,9 @@ pub(super) struct State {
     master: Option<Epoch>,
     /// Pub/sub messages and other pushes (RESP3).
     pushes: Mutex<mpsc::UnboundedReceiver<PushInfo>>,
+    /// Requests sent and not yet answered or given up, which the connection's stream reads
+    /// to batch its writes (see `connect::Corked`).
+    in_flight: Arc<AtomicUsize>,
 }
 
 /// Bits of [`State::dirty`].
@@ -109,6 +112,7 @@ impl State {
         db: i64,
         master: Option<Epoch>,
         pushes: mpsc::UnboundedReceiver<PushInfo>,
+        in_flight: Arc<AtomicUsize>,
     ) -> Self {
         State {
             closed: AtomicBool::new(false),
@@ -117,6 +121,7 @@ impl State {
             db,
             master,
             pushes: Mutex::new(pushes),
+            in_flight,
         }
     }
 
@@ -446,23 +451,45 @@ impl ConnectionLike for RedisConnection {
     }
 }
 
-/// See [`RedisConnection::send`]; a free function so the request can borrow the connection
-/// while this borrows the state.
+/// A request on its way: counted in flight (see [`State::in_flight`]) from its sending until
+/// its answer or its caller giving up; then its effects on the session, unless it is plain.
+/// A free function so the request can borrow the connection while this borrows the state.
 fn send<'a, T: Send + 'a>(
     state: &'a Arc<State>,
     effect: Effect,
     request: RedisFuture<'a, T>,
 ) -> RedisFuture<'a, T> {
-    if effect.is_plain() && state.master.is_none() {
-        return request;
-    }
     let state = &**state;
+    let counted = InFlight::start(&state.in_flight);
+    if effect.is_plain() && state.master.is_none() {
+        return Box::pin(async move {
+            let _counted = counted;
+            request.await
+        });
+    }
     Box::pin(async move {
+        let _counted = counted;
         let watch = Watch::start(state, effect);
         let result = request.await;
         watch.done(&result);
         result
     })
+}
+
+/// One request counted in flight until dropped.
+struct InFlight<'a>(&'a AtomicUsize);
+
+impl<'a> InFlight<'a> {
+    fn start(count: &'a AtomicUsize) -> Self {
+        count.fetch_add(1, Ordering::Relaxed);
+        InFlight(count)
+    }
+}
+
+impl Drop for InFlight<'_> {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::Relaxed);
+    }
 }
 
 impl fmt::Debug for RedisConnection {
