@@ -415,13 +415,13 @@ impl RedisConnection {
 impl ConnectionLike for RedisConnection {
     fn req_packed_command<'a>(&'a mut self, cmd: &'a Cmd) -> RedisFuture<'a, Value> {
         let effect = Effect::of(cmd, self.state.db);
-        // Borrow the state and the connection apart: the future holds both.
+        // Borrow the state and the connection apart: the future holds both. One server's
+        // request is its own future inside ours: one allocation per request, not two.
         let RedisConnection { inner, state } = self;
-        let request = match inner {
-            Inner::Node(c) => c.req_packed_command(cmd),
-            Inner::Cluster(c) => c.req_packed_command(cmd),
-        };
-        send(state, effect, request)
+        match inner {
+            Inner::Node(c) => send(state, effect, c.send_packed_command(cmd)),
+            Inner::Cluster(c) => send(state, effect, c.req_packed_command(cmd)),
+        }
     }
 
     fn req_packed_commands<'a>(
@@ -436,11 +436,18 @@ impl ConnectionLike for RedisConnection {
             .map(|c| Effect::of(c, db))
             .fold(Effect::default(), Effect::and);
         let RedisConnection { inner, state } = self;
-        let request = match inner {
-            Inner::Node(c) => c.req_packed_commands(pipeline, offset, count),
-            Inner::Cluster(c) => c.req_packed_commands(pipeline, offset, count),
-        };
-        send(state, effect, request)
+        match inner {
+            Inner::Node(c) => send(
+                state,
+                effect,
+                c.send_packed_commands(pipeline, offset, count),
+            ),
+            Inner::Cluster(c) => send(
+                state,
+                effect,
+                c.req_packed_commands(pipeline, offset, count),
+            ),
+        }
     }
 
     fn get_db(&self) -> i64 {
@@ -457,7 +464,7 @@ impl ConnectionLike for RedisConnection {
 fn send<'a, T: Send + 'a>(
     state: &'a Arc<State>,
     effect: Effect,
-    request: RedisFuture<'a, T>,
+    request: impl Future<Output = RedisResult<T>> + Send + 'a,
 ) -> RedisFuture<'a, T> {
     let state = &**state;
     let counted = InFlight::start(&state.in_flight);
