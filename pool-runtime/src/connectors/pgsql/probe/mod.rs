@@ -106,6 +106,14 @@ impl Framer {
 
 /// The connection's stream, watched: tracks requests written and results read (see
 /// [`Probe`]). Lives inside the connection task, which alone reads and writes it.
+///
+/// It also holds a write back by one scheduler pass while a statement is in flight: a Nagle
+/// in user space, bounded by the runtime rather than a timer. tokio-postgres's connection
+/// task writes whatever requests are queued when it runs, and tokio runs a task woken by a
+/// caller right after that caller, so shared callers' requests went out one or two per
+/// write; yielding once first lets the callers runnable now queue theirs into the same
+/// write. A connection used by one caller at a time has nothing in flight when it writes,
+/// so it writes at once.
 pub(super) struct Tracked<S> {
     io: S,
     probe: Arc<Probe>,
@@ -114,6 +122,8 @@ pub(super) struct Tracked<S> {
     writes: Framer,
     requests: VecDeque<Request>,
     live: u32,
+    /// This write has yielded once already.
+    held: bool,
 }
 
 impl<S> Tracked<S> {
@@ -126,7 +136,18 @@ impl<S> Tracked<S> {
             writes: Framer::default(),
             requests: VecDeque::new(),
             live: 0,
+            held: false,
         }
+    }
+
+    /// Whether to yield before writing: once per flush, while a statement is in flight.
+    fn hold(&mut self, cx: &Context<'_>) -> bool {
+        if self.held || self.live == 0 || !self.active() {
+            return false;
+        }
+        self.held = true;
+        cx.waker().wake_by_ref();
+        true
     }
 
     pub(super) fn active(&mut self) -> bool {
@@ -239,6 +260,9 @@ impl<S: AsyncWrite + Unpin> AsyncWrite for Tracked<S> {
         data: &[u8],
     ) -> Poll<io::Result<usize>> {
         let this = self.get_mut();
+        if this.hold(cx) {
+            return Poll::Pending;
+        }
         let n = ready!(Pin::new(&mut this.io).poll_write(cx, data))?;
         if this.active() {
             this.wrote(&data[..n]);
@@ -247,7 +271,13 @@ impl<S: AsyncWrite + Unpin> AsyncWrite for Tracked<S> {
     }
 
     fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        Pin::new(&mut self.get_mut().io).poll_flush(cx)
+        let this = self.get_mut();
+        let flushed = Pin::new(&mut this.io).poll_flush(cx);
+        if flushed.is_ready() {
+            // The next batch may yield again.
+            this.held = false;
+        }
+        flushed
     }
 
     fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
