@@ -260,3 +260,31 @@ pub(super) async fn role(conn: &mut RedisConnection) -> redis::RedisResult<Strin
         None => Ok(String::new()),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::task::Waker;
+
+    use super::*;
+
+    /// A write waits one scheduler pass while another request is in flight, goes out at once
+    /// when it is the only one, and each flush lets the next batch wait again.
+    #[tokio::test]
+    async fn a_write_waits_one_pass_only_while_another_request_is_in_flight() {
+        let (client, _server) = tokio::io::duplex(1024);
+        let in_flight = Arc::new(AtomicUsize::new(1));
+        let mut stream = Corked {
+            inner: client,
+            held: false,
+            in_flight: in_flight.clone(),
+        };
+        let mut cx = Context::from_waker(Waker::noop());
+        let ping = b"*1\r\n$4\r\nPING\r\n";
+        assert!(Pin::new(&mut stream).poll_write(&mut cx, ping).is_ready());
+        in_flight.store(2, Ordering::Relaxed);
+        assert!(Pin::new(&mut stream).poll_write(&mut cx, ping).is_pending());
+        assert!(Pin::new(&mut stream).poll_write(&mut cx, ping).is_ready());
+        assert!(Pin::new(&mut stream).poll_flush(&mut cx).is_ready());
+        assert!(Pin::new(&mut stream).poll_write(&mut cx, ping).is_pending());
+    }
+}

@@ -90,3 +90,49 @@ fn nothing_is_tracked_before_startup_ends() {
     let mut t = Tracked::new((), probe);
     assert!(!t.active());
 }
+
+/// A write waits one scheduler pass (it wakes itself and yields once) while a statement is in
+/// flight, and goes out at once when none is; each flush lets the next write wait again.
+#[test]
+fn a_write_waits_one_pass_only_while_a_statement_is_in_flight() {
+    use std::task::{Context, Poll, Waker};
+    use tokio::io::AsyncWrite;
+
+    struct Sink(Vec<u8>);
+    impl AsyncWrite for Sink {
+        fn poll_write(
+            self: Pin<&mut Self>,
+            _: &mut Context<'_>,
+            data: &[u8],
+        ) -> Poll<io::Result<usize>> {
+            self.get_mut().0.extend_from_slice(data);
+            Poll::Ready(Ok(data.len()))
+        }
+        fn poll_flush(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<io::Result<()>> {
+            Poll::Ready(Ok(()))
+        }
+        fn poll_shutdown(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<io::Result<()>> {
+            Poll::Ready(Ok(()))
+        }
+    }
+
+    let probe = Arc::new(Probe::new(Target::Name("h".into(), 1), "h".into()));
+    probe.active.store(true, Ordering::Relaxed);
+    let mut t = Tracked::new(Sink(Vec::new()), probe);
+    let mut cx = Context::from_waker(Waker::noop());
+    let mut query = msg(b'B', b"\0s0\0\0\0\0\0\0\0");
+    query.extend(msg(b'E', b"\0\0\0\0\0"));
+    query.extend(msg(b'S', b""));
+
+    // Nothing in flight: written at once.
+    let first = Pin::new(&mut t).poll_write(&mut cx, &query);
+    assert!(matches!(first, Poll::Ready(Ok(n)) if n == query.len()));
+    assert_eq!(t.live, 1);
+    // One in flight: the next write yields once, then goes out.
+    assert!(Pin::new(&mut t).poll_write(&mut cx, &query).is_pending());
+    assert!(Pin::new(&mut t).poll_write(&mut cx, &query).is_ready());
+    // Flushed: the batch after waits once again.
+    assert!(Pin::new(&mut t).poll_flush(&mut cx).is_ready());
+    assert!(Pin::new(&mut t).poll_write(&mut cx, &query).is_pending());
+    assert_eq!(t.io.0.len(), 2 * query.len());
+}
