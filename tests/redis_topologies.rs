@@ -15,7 +15,9 @@ use outgoing_pools::connectors::redis::RedisConnection;
 use outgoing_pools::connectors::redis::redis::{self, AsyncCommands};
 use outgoing_pools::settings::keys as key;
 use outgoing_pools::{ManageConnection, outgoing_pools};
-use test_support::{REDIS_CLUSTER, REDIS_SENTINEL, lock_exclusive, lock_shared, require};
+use test_support::{
+    REDIS_CLUSTER, REDIS_CLUSTER_TLS, REDIS_SENTINEL, TLS, lock_exclusive, lock_shared, require,
+};
 
 const POOL: &str = "redis.global.default";
 /// Calls under a fault may fail, but never take longer than this (the pools' `call_timeout`
@@ -30,6 +32,22 @@ mod cluster {
         workers = 4,
         call_timeout = 1000,
         connection(cluster = true, servers = ["127.0.0.1:7001"]),
+    ))]
+    pub struct Pools;
+}
+
+/// A cluster pool over TLS: seeds, CA and client identity set at start.
+mod cluster_tls {
+    use super::outgoing_pools;
+
+    #[outgoing_pools(redis(
+        workers = 2,
+        call_timeout = 1000,
+        connection(
+            cluster = true,
+            servers = ["127.0.0.1:7101"],
+            tls(cacertfile = "set at start"),
+        ),
     ))]
     pub struct Pools;
 }
@@ -411,6 +429,61 @@ async fn a_cluster_pool_survives_a_master_failing_over() {
     tokio::task::spawn_blocking(move || c.ctl("restart"))
         .await
         .unwrap();
+}
+
+/// The cluster client's own TLS connections, from the table's keys: verified against the
+/// declared CA (a wrong one fails `start()`), with a client identity whose key is encrypted
+/// (opened with `tls.password`, in memory).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_cluster_pool_over_tls() {
+    let _shared = lock_shared(REDIS_CLUSTER_TLS);
+    let c = require(REDIS_CLUSTER_TLS);
+    let certs = require(TLS);
+    let dir = std::env::temp_dir().join(format!("op-cluster-tls-{}", std::process::id()));
+    let (cert, key_file) = certs.encrypted_client_identity(&dir, "s3cret");
+    let pools = cluster_tls::Pools::builder()
+        .set(POOL, key::SERVERS, servers(&c.nodes))
+        .set(POOL, key::TLS_CACERTFILE, certs.ca.display().to_string())
+        .set(POOL, key::TLS_CERTFILE, cert.display().to_string())
+        .set(POOL, key::TLS_KEYFILE, key_file.display().to_string())
+        .set(POOL, key::TLS_PASSWORD, "s3cret")
+        .start()
+        .await
+        .unwrap();
+    for i in 0..60 {
+        let k = key_of("cluster-tls", i);
+        let got: usize = pools
+            .redis()
+            .call_shared(async |conn| {
+                let mut conn = conn.clone();
+                let _: () = conn.set(&k, i).await?;
+                conn.get(&k).await
+            })
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(got, i);
+    }
+    pools.shutdown().await;
+
+    let wrong = cluster_tls::Pools::builder()
+        .set(POOL, key::SERVERS, servers(&c.nodes))
+        .set(
+            POOL,
+            key::TLS_CACERTFILE,
+            certs.wrong_ca.display().to_string(),
+        )
+        .start()
+        .await;
+    let Err(err) = wrong else {
+        panic!("a cluster whose certificates the CA did not sign was accepted")
+    };
+    let text = format!("{err:?}");
+    assert!(
+        text.contains("redis.global.default") && text.contains("UnknownIssuer"),
+        "{text}"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

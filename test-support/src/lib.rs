@@ -166,7 +166,8 @@ impl Redis {
     }
 }
 
-/// The throwaway Redis Cluster ([`REDIS_CLUSTER`]): three masters with a replica each.
+/// A throwaway Redis Cluster: [`REDIS_CLUSTER`] (three masters with a replica each) or
+/// [`REDIS_CLUSTER_TLS`] (three masters, TLS only).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct RedisCluster {
     /// Every node, `(host, port)`; the first three start as masters.
@@ -457,6 +458,19 @@ pub const REDIS_CLUSTER: Service<RedisCluster> = Service {
         Ok(RedisCluster {
             nodes: addresses(l, "OP_REDIS_CLUSTER")?,
             ctl: PathBuf::from(l.need("OP_REDIS_CLUSTER_CTL")?),
+        })
+    },
+};
+/// The throwaway TLS-only Redis Cluster on 7101–7103 (three masters), which tests may
+/// restart.
+pub const REDIS_CLUSTER_TLS: Service<RedisCluster> = Service {
+    name: "redis_cluster_tls",
+    what: "Redis Cluster over TLS",
+    ctl: Some("OP_REDIS_CLUSTER_TLS_CTL"),
+    load: |l| {
+        Ok(RedisCluster {
+            nodes: addresses(l, "OP_REDIS_CLUSTER_TLS")?,
+            ctl: PathBuf::from(l.need("OP_REDIS_CLUSTER_TLS_CTL")?),
         })
     },
 };

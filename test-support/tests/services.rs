@@ -48,8 +48,10 @@ fn throwaway_servers_have_working_control_scripts() {
     if require_or_skip(REDIS_TLS).is_some() {
         ctl(REDIS_TLS, "status");
     }
-    if let Some(c) = require_or_skip(REDIS_CLUSTER) {
-        c.ctl("status");
+    for cluster in [REDIS_CLUSTER, REDIS_CLUSTER_TLS] {
+        if let Some(c) = require_or_skip(cluster) {
+            c.ctl("status");
+        }
     }
     if let Some(s) = require_or_skip(REDIS_SENTINEL) {
         s.ctl("status");
@@ -67,10 +69,12 @@ fn redis_amqp_and_ldap_answer() {
             assert_eq!(host_port(&r.url()), (r.host.clone(), r.port));
         }
     }
-    if let Some(c) = require_or_skip(REDIS_CLUSTER) {
-        assert_eq!(c.nodes.len(), 6);
-        for (h, p) in &c.nodes {
-            answers(h, *p);
+    for (cluster, nodes) in [(REDIS_CLUSTER, 6), (REDIS_CLUSTER_TLS, 3)] {
+        if let Some(c) = require_or_skip(cluster) {
+            assert_eq!(c.nodes.len(), nodes);
+            for (h, p) in &c.nodes {
+                answers(h, *p);
+            }
         }
     }
     if let Some(s) = require_or_skip(REDIS_SENTINEL) {

@@ -52,6 +52,8 @@
 //! | `OP_REDISTLS_USER`, `OP_REDISTLS_USER_PASSWORD` | `pool`, `poolpass` (an ACL user, all commands) |
 //! | `OP_REDIS_CLUSTER` | `127.0.0.1:7001,…,127.0.0.1:7006` (throwaway cluster: 3 masters, a replica each) |
 //! | `OP_REDIS_CLUSTER_CTL` | its control script (`restart` makes the cluster anew) |
+//! | `OP_REDIS_CLUSTER_TLS` | `127.0.0.1:7101,…,127.0.0.1:7103` (throwaway cluster, TLS only: 3 masters) |
+//! | `OP_REDIS_CLUSTER_TLS_CTL` | its control script |
 //! | `OP_REDIS_SENTINEL`, `OP_REDIS_SENTINEL_MASTER` | `127.0.0.1:26390`, `pool-master` |
 //! | `OP_REDIS_SENTINEL_NODES` | `127.0.0.1:6390,127.0.0.1:6391` (master and replica at start) |
 //! | `OP_REDIS_SENTINEL_CTL` | its control script (`restart` undoes a failover) |
@@ -290,7 +292,8 @@ fn servers(ctx: &Ctx) -> Vec<Box<dyn Server + '_>> {
         Box::new(mariadb::Tls(ctx)),
         Box::new(redis::Shared(ctx)),
         Box::new(redis::Tls(ctx)),
-        Box::new(redis::Cluster(ctx)),
+        Box::new(redis::Cluster::plain(ctx)),
+        Box::new(redis::Cluster::tls(ctx)),
         Box::new(redis::Sentinel(ctx)),
         Box::new(rabbitmq::Rabbit(ctx)),
         Box::new(ldap::Ldap(ctx)),
@@ -517,6 +520,13 @@ fn env_vars(ctx: &Ctx) -> Vec<(String, String)> {
             .join(","),
     );
     set("OP_REDIS_CLUSTER_CTL", ctl("redis-cluster"));
+    set(
+        "OP_REDIS_CLUSTER_TLS",
+        redis::CLUSTER_TLS_PORTS
+            .map(|p| format!("127.0.0.1:{p}"))
+            .join(","),
+    );
+    set("OP_REDIS_CLUSTER_TLS_CTL", ctl("redis-cluster-tls"));
     set(
         "OP_REDIS_SENTINEL",
         format!("127.0.0.1:{}", redis::SENTINEL_PORT),

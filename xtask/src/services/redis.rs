@@ -1,7 +1,7 @@
 //! Redis: the shared server on 6379 (or one of ours when none answers), a throwaway TLS
 //! server with a password and an ACL user on 6380, a throwaway cluster (three masters with a
-//! replica each, 7001–7006) and a throwaway Sentinel (master 6390, replica 6391, sentinel
-//! 26390).
+//! replica each, 7001–7006), a throwaway TLS-only cluster (three masters, 7101–7103) and a
+//! throwaway Sentinel (master 6390, replica 6391, sentinel 26390).
 
 use super::sys::{self, Res, sh_path, sh_quote};
 use super::{Ctx, Server};
@@ -15,6 +15,10 @@ pub const TLS_USER: &str = "pool";
 pub const TLS_USER_PASSWORD: &str = "poolpass";
 /// The cluster's nodes: the first three start as masters, each of the others as a replica.
 pub const CLUSTER_PORTS: [u16; 6] = [7001, 7002, 7003, 7004, 7005, 7006];
+/// The TLS cluster's nodes, three masters speaking TLS only (clients, replication and the
+/// cluster bus, where each node presents a client identity of the test CA). Clients are not
+/// asked for certificates.
+pub const CLUSTER_TLS_PORTS: [u16; 3] = [7101, 7102, 7103];
 /// The Sentinel's master, its replica, the sentinel, and the name it monitors.
 pub const SENTINEL_MASTER_PORT: u16 = 6390;
 pub const SENTINEL_REPLICA_PORT: u16 = 6391;
@@ -179,15 +183,22 @@ fn cli_output(cli: &str, args: &str) -> Res<String> {
     sys::output(sys::cmd("bash").arg("-c").arg(format!("{cli} {args}")))
 }
 
-/// The `redis-server` line of a throwaway node on `port`, its files in `$D/<port>`.
-fn node(port: u16, extra: &str) -> String {
+/// The `redis-server` line of a throwaway node on `port`, its files in `$D/<port>`; `listen`
+/// is `--port {port}`, or `--port 0 --tls-port {port} …` for TLS, and `cli` the `redis-cli`
+/// that reaches it.
+fn node(port: u16, listen: &str, extra: &str, cli: &str) -> String {
     format!(
         r#"mkdir -p "$D/{port}"
-  redis-server --port {port} --bind 127.0.0.1 --daemonize yes --pidfile "$D/{port}/redis.pid" \
+  redis-server {listen} --bind 127.0.0.1 --daemonize yes --pidfile "$D/{port}/redis.pid" \
     --dir "$D/{port}" --logfile "$D/{port}/redis.log" --save '' --appendonly no {extra} \
     || fail "redis-server on {port} failed; see $D/{port}/redis.log"
-  wait_until 30 redis-cli -p {port} ping >/dev/null || fail "{port} not answering after 30 s""#
+  wait_until 30 {cli} -p {port} ping >/dev/null || fail "{port} not answering after 30 s""#
     )
+}
+
+/// A plain node on `port`.
+fn plain_node(port: u16, extra: &str) -> String {
+    node(port, &format!("--port {port}"), extra, "redis-cli")
 }
 
 /// Stops every node whose pid file is in `$D/*/`.
@@ -195,60 +206,125 @@ const STOP_NODES: &str = r#"for f in "$D"/*/redis.pid; do
     [ -f "$f" ] && kill "$(cat "$f")" 2>/dev/null || true
   done"#;
 
-pub struct Cluster<'a>(pub &'a Ctx);
+/// A throwaway cluster: the plain one (three masters with a replica each) or the TLS one
+/// (three masters).
+pub struct Cluster<'a> {
+    ctx: &'a Ctx,
+    tls: bool,
+}
+
+impl<'a> Cluster<'a> {
+    pub fn plain(ctx: &'a Ctx) -> Self {
+        Cluster { ctx, tls: false }
+    }
+
+    pub fn tls(ctx: &'a Ctx) -> Self {
+        Cluster { ctx, tls: true }
+    }
+
+    fn ports(&self) -> &'static [u16] {
+        if self.tls {
+            &CLUSTER_TLS_PORTS
+        } else {
+            &CLUSTER_PORTS
+        }
+    }
+
+    /// `redis-cli` as it reaches the nodes (over TLS, trusting the test CA, for the TLS one).
+    fn cli(&self) -> String {
+        if self.tls {
+            format!("redis-cli --tls --cacert {}", sh_path(&self.ctx.tls.ca))
+        } else {
+            "redis-cli".into()
+        }
+    }
+
+    fn node(&self, port: u16, bus: Option<&(PathBuf, PathBuf)>) -> String {
+        let cluster = format!(
+            "--cluster-enabled yes --cluster-config-file \"$D/{port}/nodes.conf\" \
+             --cluster-node-timeout 2000"
+        );
+        if !self.tls {
+            return plain_node(port, &cluster);
+        }
+        let tls = &self.ctx.tls;
+        let (bus_cert, bus_key) = bus.expect("a TLS cluster's nodes have a bus identity");
+        let listen = format!(
+            "--port 0 --tls-port {port} --tls-cluster yes --tls-replication yes \
+             --tls-cert-file {} --tls-key-file {} --tls-ca-cert-file {} --tls-auth-clients no \
+             --tls-client-cert-file {} --tls-client-key-file {}",
+            sh_path(&tls.cert),
+            sh_path(&tls.key),
+            sh_path(&tls.ca),
+            sh_path(bus_cert),
+            sh_path(bus_key),
+        );
+        node(port, &listen, &cluster, &self.cli())
+    }
+}
 
 impl Server for Cluster<'_> {
     fn name(&self) -> &'static str {
-        "redis-cluster"
+        if self.tls {
+            "redis-cluster-tls"
+        } else {
+            "redis-cluster"
+        }
     }
     fn port(&self) -> u16 {
-        CLUSTER_PORTS[0]
+        self.ports()[0]
     }
     fn dir(&self) -> PathBuf {
-        self.0.dir("redis-cluster")
+        self.ctx.dir(self.name())
     }
     fn log(&self) -> PathBuf {
         self.dir()
-            .join(CLUSTER_PORTS[0].to_string())
+            .join(self.ports()[0].to_string())
             .join("redis.log")
     }
     fn ours(&self) -> bool {
         sys::pidfile_alive(
             &self
                 .dir()
-                .join(CLUSTER_PORTS[0].to_string())
+                .join(self.ports()[0].to_string())
                 .join("redis.pid"),
         )
     }
     fn prepare(&self) -> Res<PathBuf> {
         sys::mkdir(&self.dir())?;
-        let nodes: Vec<String> = CLUSTER_PORTS
+        // The nodes present it to each other on the cluster bus, which checks it.
+        let bus = match self.tls {
+            true => Some(self.ctx.tls.client_identity(&self.dir(), "bus")?),
+            false => None,
+        };
+        let nodes: Vec<String> = self
+            .ports()
             .iter()
-            .map(|p| {
-                node(
-                    *p,
-                    &format!(
-                        "--cluster-enabled yes --cluster-config-file \"$D/{p}/nodes.conf\" \
-                         --cluster-node-timeout 2000"
-                    ),
-                )
-            })
+            .map(|p| self.node(*p, bus.as_ref()))
             .collect();
-        let addrs: Vec<String> = CLUSTER_PORTS
+        let addrs: Vec<String> = self
+            .ports()
             .iter()
             .map(|p| format!("127.0.0.1:{p}"))
             .collect();
-        let first = CLUSTER_PORTS[0];
-        let ports = CLUSTER_PORTS.map(|p| p.to_string()).join(" ");
+        let first = self.ports()[0];
+        let ports = self
+            .ports()
+            .iter()
+            .map(u16::to_string)
+            .collect::<Vec<_>>()
+            .join(" ");
+        let cli = self.cli();
+        let replicas = if self.tls { 0 } else { 1 };
         let body = format!(
             r#"D={d}
-healthy() {{ redis-cli -p {first} cluster info 2>/dev/null | grep -q 'cluster_state:ok'; }}
+healthy() {{ {cli} -p {first} cluster info 2>/dev/null | grep -q 'cluster_state:ok'; }}
 gone() {{ for p in {ports}; do port_open "$p" && return 1; done; return 0; }}
 do_start() {{
   # A cluster made anew each time: its nodes remember nothing of the last one.
-  rm -rf "$D"/70*
+  for p in {ports}; do rm -rf "${{D:?}}/$p"; done
   {nodes}
-  redis-cli --cluster create {addrs} --cluster-replicas 1 --cluster-yes >"$D/create.log" 2>&1 \
+  {cli} --cluster create {addrs} --cluster-replicas {replicas} --cluster-yes >"$D/create.log" 2>&1 \
     || fail "redis-cli --cluster create failed; see $D/create.log"
   wait_until 30 healthy || fail "cluster not ok after 30 s; see $D/create.log"
 }}
@@ -261,17 +337,14 @@ do_status() {{ healthy; }}"#,
             nodes = nodes.join("\n  "),
             addrs = addrs.join(" "),
         );
-        sys::write_ctl(&self.dir(), "redis-cluster", &body)
+        sys::write_ctl(&self.dir(), self.name(), &body)
     }
     fn verify(&self) -> Res<()> {
-        let cli = format!("redis-cli -c -p {}", CLUSTER_PORTS[0]);
+        let first = self.ports()[0];
+        let cli = format!("{} -c -p {first}", self.cli());
         let info = cli_output(&cli, "cluster info")?;
         if !info.contains("cluster_state:ok") {
-            return Err(format!(
-                "the cluster on {} is not ok: {}",
-                CLUSTER_PORTS[0],
-                info.trim()
-            ));
+            return Err(format!("the cluster on {first} is not ok: {}", info.trim()));
         }
         // Keys in other nodes' slots: the client follows MOVED.
         for key in ["a", "b", "c"] {
@@ -335,8 +408,8 @@ do_stop() {{
 }}
 do_status() {{ healthy; }}"#,
             d = sh_path(&self.dir()),
-            master = node(m, ""),
-            replica = node(r, &format!("--replicaof 127.0.0.1 {m}")),
+            master = plain_node(m, ""),
+            replica = plain_node(r, &format!("--replicaof 127.0.0.1 {m}")),
         );
         sys::write_ctl(&self.dir(), "redis-sentinel", &body)
     }

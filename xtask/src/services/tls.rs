@@ -197,6 +197,66 @@ impl Tls {
     }
 }
 
+impl Tls {
+    /// A client identity signed by the test CA, made anew in `dir` (`<name>.crt`,
+    /// `<name>.key`, unencrypted): for servers that must present one to each other (a TLS
+    /// cluster's bus checks the connecting node's certificate, and the servers' own is made
+    /// for `serverAuth` only).
+    pub fn client_identity(&self, dir: &Path, name: &str) -> Res<(PathBuf, PathBuf)> {
+        let (crt, key, csr, ext) = (
+            dir.join(format!("{name}.crt")),
+            dir.join(format!("{name}.key")),
+            dir.join(format!("{name}.csr")),
+            dir.join(format!("{name}.ext")),
+        );
+        let log = dir.join("openssl.log");
+        let openssl = |args: &[&std::ffi::OsStr]| {
+            let mut c = sys::cmd("openssl");
+            c.args(args);
+            sys::run_logged(&mut c, &log)
+        };
+        let os = |s: &'static str| std::ffi::OsStr::new(s);
+        sys::write_atomic(
+            &ext,
+            b"basicConstraints=critical,CA:FALSE\n\
+              keyUsage=critical,digitalSignature,keyEncipherment\n\
+              extendedKeyUsage=clientAuth\n",
+            0o644,
+        )?;
+        openssl(&[
+            os("req"),
+            os("-newkey"),
+            os("rsa:2048"),
+            os("-nodes"),
+            os("-subj"),
+            os("/CN=outgoing-pools test node"),
+            os("-keyout"),
+            key.as_os_str(),
+            os("-out"),
+            csr.as_os_str(),
+        ])?;
+        openssl(&[
+            os("x509"),
+            os("-req"),
+            os("-in"),
+            csr.as_os_str(),
+            os("-CA"),
+            self.ca.as_os_str(),
+            os("-CAkey"),
+            self.dir.join("ca.key").as_os_str(),
+            os("-set_serial"),
+            os("2"),
+            os("-days"),
+            os("3650"),
+            os("-extfile"),
+            ext.as_os_str(),
+            os("-out"),
+            crt.as_os_str(),
+        ])?;
+        Ok((crt, key))
+    }
+}
+
 fn set_mode(p: &Path, mode: u32) -> Res<()> {
     use std::os::unix::fs::PermissionsExt;
     std::fs::set_permissions(p, std::fs::Permissions::from_mode(mode))
