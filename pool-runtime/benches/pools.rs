@@ -93,12 +93,17 @@ fn main() -> ExitCode {
         (latency, throughput, fairness)
     });
     drop(rt);
+    let (fairness, fairness_blocks) = match fairness {
+        Some(f) => (Some(f.runs), Some(f.block_tails)),
+        None => (None, None),
+    };
 
     let results = report::Results {
         pools: pools.iter().map(|p| p.name).collect(),
         latency_names: latency_pools.iter().map(|p| p.name).collect(),
         latency,
         throughput,
+        fairness_blocks,
         fairness,
         allocs,
         elapsed_s: started.elapsed().as_secs_f64(),

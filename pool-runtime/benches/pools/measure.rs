@@ -252,10 +252,21 @@ pub async fn fairness_run<P: BenchPool>(case: FairnessCase) -> Option<Vec<Durati
 /// whole run: a single run per pool measures the machine's hiccups more than the pool.
 const FAIRNESS_BLOCKS: usize = 4;
 
-/// `[pool][run]` percentiles of the waits in ms, `None` for a run that hung.
-pub async fn fairness(pools: &[Contender], s: &Settings) -> Vec<Vec<Option<Percentiles>>> {
+/// What the fairness section measured.
+pub struct Fairness {
+    /// `[pool][run]` percentiles of the waits in ms, `None` for a run that hung.
+    pub runs: Vec<Vec<Option<Percentiles>>>,
+    /// `[pool][run * blocks + block]`: the tail of one block's waits, p99 − p50 in ms (`NaN`
+    /// for a block that hung). A pause of the machine lengthens the wait of everyone queued
+    /// during it, so a run's p99 is set by its worst pause; blocks of the pools that ran side by
+    /// side in time compare the pools with the machine's state held as still as it gets.
+    pub block_tails: Vec<Vec<f64>>,
+}
+
+pub async fn fairness(pools: &[Contender], s: &Settings) -> Fairness {
     let mut out = vec![Vec::with_capacity(s.fairness_runs); pools.len()];
     let blocks = FAIRNESS_BLOCKS.min(s.fairness.checkouts).max(1);
+    let mut block_tails = vec![Vec::with_capacity(s.fairness_runs * blocks); pools.len()];
     for run in 0..s.fairness_runs {
         let mut waits: Vec<Option<Vec<Duration>>> = vec![Some(Vec::new()); pools.len()];
         for block in 0..blocks {
@@ -267,7 +278,11 @@ pub async fn fairness(pools: &[Contender], s: &Settings) -> Vec<Vec<Option<Perce
             };
             for k in 0..pools.len() {
                 let i = (run + block + k) % pools.len();
-                let got = (pools[i].fairness_run)(case).await;
+                let mut got = (pools[i].fairness_run)(case).await;
+                block_tails[i].push(got.as_mut().map_or(f64::NAN, |w| {
+                    let p = Percentiles::of_durations_ms(w);
+                    p.p99 - p.p50
+                }));
                 waits[i] = match (waits[i].take(), got) {
                     (Some(mut all), Some(w)) => {
                         all.extend(w);
@@ -300,7 +315,10 @@ pub async fn fairness(pools: &[Contender], s: &Settings) -> Vec<Vec<Option<Perce
             out[i].push(p);
         }
     }
-    out
+    Fairness {
+        runs: out,
+        block_tails,
+    }
 }
 
 /// Allocations over `ops` uncontended get+bump+drop on one task, after a warm-up. Runs on

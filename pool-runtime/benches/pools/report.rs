@@ -10,7 +10,7 @@ use crate::contenders::{BASELINE, OURS};
 use crate::machine::Machine;
 use crate::measure::{LatencyCell, ThroughputCell};
 use crate::settings::Settings;
-use crate::stats::{Percentiles, Quartiles, geomean, median_ops};
+use crate::stats::{Percentiles, Quartiles, geomean, median_ops, spread};
 
 /// Ours must be at most this fraction of deadpool's median latency in every cell with
 /// ≥ [`GATE_TASKS`] tasks (the 4-task column is at the spawn/join noise floor).
@@ -32,6 +32,8 @@ pub struct Results {
     pub throughput: Option<Vec<ThroughputCell>>,
     /// `[pool][run]`.
     pub fairness: Option<Vec<Vec<Option<Percentiles>>>>,
+    /// `[pool][block]`: p99 − p50 of each fairness block's waits in ms.
+    pub fairness_blocks: Option<Vec<Vec<f64>>>,
     pub allocs: Option<Vec<Count>>,
     pub elapsed_s: f64,
 }
@@ -172,6 +174,27 @@ fn derive(r: &Results) -> Derived {
     }
 }
 
+/// Each pool's fairness block tails (median, p90, max of p99 − p50 in ms), and in how many
+/// of the blocks ours and deadpool ran side by side (same run, same turn) ours' tail was at or
+/// below deadpool's: `(per pool, won, paired)`.
+type BlockTails = (Vec<Option<(f64, f64, f64)>>, Option<(usize, usize)>);
+
+fn block_tails(r: &Results) -> Option<BlockTails> {
+    let blocks = r.fairness_blocks.as_ref()?;
+    let each = blocks.iter().map(|b| spread(b)).collect();
+    let paired = pool_of(&r.pools, OURS)
+        .zip(pool_of(&r.pools, BASELINE))
+        .map(|(o, b)| {
+            let pairs = blocks[o]
+                .iter()
+                .zip(&blocks[b])
+                .filter(|(o, b)| !o.is_nan() && !b.is_nan());
+            let won = pairs.clone().filter(|(o, b)| o <= b).count();
+            (won, pairs.count())
+        });
+    Some((each, paired))
+}
+
 fn us(v: f64) -> String {
     if v < 100.0 {
         format!("{v:.1}")
@@ -308,6 +331,29 @@ fn summary(r: &Results, d: &Derived) -> Vec<String> {
                 if won >= need { format!("PASS ({won} of {})", pairs.len()) } else { format!("FAIL ({won} of {})", pairs.len()) },
                 shown.join(", ")
             ));
+        }
+        if let Some((each, paired)) = block_tails(r) {
+            let shown: Vec<String> = r
+                .pools
+                .iter()
+                .zip(&each)
+                .map(|(n, t)| match t {
+                    Some((m, p90, max)) => format!("{n} {m:.1}/{p90:.1}/{max:.1}"),
+                    None => format!("{n} HUNG"),
+                })
+                .collect();
+            let blocks = r.fairness_blocks.as_ref().map_or(0, |b| b[0].len());
+            let mut line = format!(
+                "Fairness tail within each block (p99 − p50 ms, median/p90/max over {blocks} blocks): {}",
+                shown.join(", ")
+            );
+            if let Some((won, n)) = paired {
+                let _ = write!(
+                    line,
+                    "; ours at or below deadpool in {won} of {n} blocks run side by side"
+                );
+            }
+            lines.push(line);
         }
     }
     if let Some(allocs) = &r.allocs {
@@ -514,6 +560,32 @@ fn markdown(r: &Results, s: &Settings, m: &Machine, d: &Derived) -> String {
                 let ms =
                     |p: &Option<Percentiles>| p.map_or("hung".into(), |p| format!("{:.1}", p.p99));
                 let _ = writeln!(w, "| {} | {} | {} |", k + 1, ms(ours), ms(base));
+            }
+        }
+        if let Some((each, paired)) = block_tails(r) {
+            let _ = writeln!(
+                w,
+                "\nThe tail within each block: p99 − p50 of one block's waits, ms. A pause of the \
+                 machine lengthens the wait of everyone queued during it by its length, so a run's p99 \
+                 is mostly its worst pause; the blocks compare the pools on nearly the same machine \
+                 state (each block runs every pool once, one after another).\n\n\
+                 | pool | median | p90 | max |\n|---|---|---|---|"
+            );
+            for (name, t) in r.pools.iter().zip(&each) {
+                match t {
+                    Some((m, p90, max)) => {
+                        let _ = writeln!(w, "| {name} | {m:.2} | {p90:.2} | {max:.2} |");
+                    }
+                    None => {
+                        let _ = writeln!(w, "| {name} | hung | | |");
+                    }
+                }
+            }
+            if let Some((won, n)) = paired {
+                let _ = writeln!(
+                    w,
+                    "\nOurs' tail was at or below deadpool's in {won} of {n} blocks run side by side."
+                );
             }
         }
         let _ = writeln!(w, "\n![fairness](fairness.svg)\n");
@@ -780,6 +852,19 @@ fn json(r: &Results, s: &Settings, m: &Machine, d: &Derived) -> String {
                     "runs",
                     per_pool(&r.pools, |p| {
                         Json::Arr(runs[p].iter().map(percentiles_json).collect())
+                    }),
+                ),
+                (
+                    "block_tails_ms",
+                    per_pool(&r.pools, |p| {
+                        let blocks = r.fairness_blocks.as_ref().map(|b| b[p].as_slice());
+                        Json::Arr(
+                            blocks
+                                .unwrap_or_default()
+                                .iter()
+                                .map(|&t| Json::num(t))
+                                .collect(),
+                        )
                     }),
                 ),
             ]),

@@ -88,6 +88,22 @@ pub fn median(values: impl Iterator<Item = f64>) -> f64 {
     }
 }
 
+/// The median, 90th percentile (nearest rank) and maximum of some numbers, NaNs left out;
+/// `None` if nothing is left.
+pub fn spread(values: &[f64]) -> Option<(f64, f64, f64)> {
+    let mut v: Vec<f64> = values.iter().copied().filter(|x| !x.is_nan()).collect();
+    if v.is_empty() {
+        return None;
+    }
+    v.sort_unstable_by(f64::total_cmp);
+    let rank = (0.9 * v.len() as f64).ceil() as usize;
+    Some((
+        median(v.iter().copied()),
+        v[rank.clamp(1, v.len()) - 1],
+        v[v.len() - 1],
+    ))
+}
+
 /// A throughput cell's median, or `None` if any run timed out (bikeshedder's rule: a pool
 /// that can hang has no throughput figure).
 pub fn median_ops(runs: &[Option<f64>]) -> Option<f64> {
