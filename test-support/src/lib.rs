@@ -284,19 +284,46 @@ impl Tls {
     /// with `password`, written into `dir`: what `tls.certfile`, `tls.keyfile` and
     /// `tls.password` take. Returns (certificate, key).
     pub fn encrypted_client_identity(&self, dir: &Path, password: &str) -> (PathBuf, PathBuf) {
-        self.client_identity_signed_by(&self.ca, dir, password)
+        self.client_identity_signed_by(&self.ca, &self.ca.with_extension("key"), dir, password)
     }
 
-    /// [`Tls::encrypted_client_identity`], signed by the unrelated CA ([`Tls::wrong_ca`]): a
-    /// server that checks client certificates against the test CA refuses it.
+    /// [`Tls::encrypted_client_identity`], signed by a CA made for it in `dir`: a server that
+    /// checks client certificates against the test CA refuses it. The CA is the test's own, not
+    /// the state folder's unrelated CA, whose key a folder whose certificates were adopted from
+    /// another checkout's running servers may not hold.
     pub fn unrelated_client_identity(&self, dir: &Path, password: &str) -> (PathBuf, PathBuf) {
-        self.client_identity_signed_by(&self.wrong_ca, dir, password)
+        std::fs::create_dir_all(dir).expect("a folder for the unrelated CA");
+        let (ca, ca_key) = (dir.join("foreign-ca.crt"), dir.join("foreign-ca.key"));
+        let path = |p: &Path| p.to_str().expect("a UTF-8 path").to_owned();
+        run_openssl(&[
+            "req",
+            "-x509",
+            "-newkey",
+            "EC",
+            "-pkeyopt",
+            "ec_paramgen_curve:P-256",
+            "-nodes",
+            "-days",
+            "1",
+            "-subj",
+            "/CN=outgoing-pools foreign CA",
+            "-addext",
+            "basicConstraints=critical,CA:TRUE",
+            "-addext",
+            "keyUsage=critical,keyCertSign",
+            "-keyout",
+            &path(&ca_key),
+            "-out",
+            &path(&ca),
+        ]);
+        self.client_identity_signed_by(&ca, &ca_key, dir, password)
     }
 
-    /// A client identity signed by the CA `ca` (whose key lies beside it, `<name>.key`).
+    /// A client identity signed by the CA `ca` whose key is `ca_key`.
     fn client_identity_signed_by(
         &self,
         ca: &Path,
+        ca_key: &Path,
         dir: &Path,
         password: &str,
     ) -> (PathBuf, PathBuf) {
@@ -312,14 +339,7 @@ impl Tls {
             .duration_since(std::time::UNIX_EPOCH)
             .map_or(0, |d| d.as_nanos());
         let serial = format!("{}", nanos ^ u128::from(std::process::id()));
-        let openssl = |args: &[&str]| {
-            let ok = std::process::Command::new("openssl")
-                .args(args)
-                .status()
-                .expect("openssl runs")
-                .success();
-            assert!(ok, "openssl {args:?}");
-        };
+        let openssl = run_openssl;
         let path = |p: &Path| p.to_str().expect("a UTF-8 path").to_owned();
         let (k, r, c) = (path(&key), path(&csr), path(&cert));
         // Extensions make it a version 3 certificate, the only kind webpki takes.
@@ -330,7 +350,7 @@ impl Tls {
              extendedKeyUsage=clientAuth\n",
         )
         .expect("the extensions file");
-        let ca_key = path(&ca.with_extension("key"));
+        let ca_key = path(ca_key);
         openssl(&[
             "genpkey",
             "-algorithm",
@@ -375,6 +395,16 @@ impl Tls {
         ]);
         (cert, key)
     }
+}
+
+/// Runs `openssl` with `args`, panicking with them if it fails.
+fn run_openssl(args: &[&str]) {
+    let ok = std::process::Command::new("openssl")
+        .args(args)
+        .status()
+        .expect("openssl runs")
+        .success();
+    assert!(ok, "openssl {args:?}");
 }
 
 /// One kind of service the tests can ask for: pass it to [`require`], [`require_or_skip`],
