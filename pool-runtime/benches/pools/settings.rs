@@ -6,7 +6,8 @@ use std::time::Duration;
 use crate::measure::FairnessCase;
 
 pub const USAGE: &str = "\
-pools benchmark: ours (AvailableWorker) beside bb8, deadpool and mobc, on a no-op connector.
+pools benchmark: ours (best_worker, default options; and available_worker) beside bb8, deadpool,
+mobc and the spawn/join floor, on a no-op connector.
 
   cargo bench -p pool-runtime --bench pools -- [flags]     (or: cargo xtask bench -- [flags])
 

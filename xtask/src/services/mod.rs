@@ -188,6 +188,11 @@ trait Server: Sync {
     fn log(&self) -> PathBuf;
     /// Whether the server on the port was started from this state folder.
     fn ours(&self) -> bool;
+    /// The port whose process tells which state folder started the server (its command line
+    /// or working folder names it), when it is not [`Server::port`].
+    fn owner_port(&self) -> u16 {
+        self.port()
+    }
     /// With the server down: data folder, config and control script; returns the script.
     fn prepare(&self) -> Res<PathBuf>;
     /// With the server up: users and databases. Idempotent.
@@ -230,7 +235,7 @@ fn bring_up(ctx: &Ctx, s: &dyn Server) -> Res<String> {
             // Another checkout's or target folder's throwaway server: the ports are the
             // machine's, so share it (our certificates were taken from there, see `up`).
             (_, Ok(())) if !s.shared() => {
-                let Some(other) = sys::owner_state(s.port()) else {
+                let Some(other) = sys::owner_state(s.owner_port()) else {
                     return Ok("reused".into());
                 };
                 let name = dir.file_name().unwrap_or_default().to_string_lossy();

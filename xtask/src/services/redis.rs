@@ -372,6 +372,11 @@ impl Server for Sentinel<'_> {
     fn ours(&self) -> bool {
         sys::pidfile_alive(&self.dir().join("sentinel").join("redis.pid"))
     }
+    /// The Sentinel rewrites its process title and, started before it had a `--dir`, kept the
+    /// working folder of whoever ran its ctl; the master runs in its own folder of ours.
+    fn owner_port(&self) -> u16 {
+        SENTINEL_MASTER_PORT
+    }
     fn prepare(&self) -> Res<PathBuf> {
         sys::mkdir(&self.dir())?;
         let (m, r, s) = (SENTINEL_MASTER_PORT, SENTINEL_REPLICA_PORT, SENTINEL_PORT);
@@ -397,7 +402,7 @@ sentinel monitor {name} 127.0.0.1 {m} 1
 sentinel down-after-milliseconds {name} 1000
 sentinel failover-timeout {name} 3000
 CONF
-  redis-server "$D/sentinel/sentinel.conf" --sentinel --daemonize yes \
+  redis-server "$D/sentinel/sentinel.conf" --sentinel --daemonize yes --dir "$D/sentinel" \
     --pidfile "$D/sentinel/redis.pid" --logfile "$D/sentinel/redis.log" \
     || fail "sentinel failed; see $D/sentinel/redis.log"
   wait_until 30 healthy || fail "sentinel does not see {name} and its replica after 30 s"
