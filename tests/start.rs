@@ -66,8 +66,7 @@ async fn slow_server(delay: Duration) -> (SocketAddr, Arc<Seen>) {
             seen.most_opening.fetch_max(opening, Ordering::SeqCst);
             tokio::spawn(async move {
                 tokio::time::sleep(delay).await;
-                let logged_in = log_in(socket, id).await;
-                seen.opening.fetch_sub(1, Ordering::SeqCst);
+                let logged_in = log_in(socket, id, Opening(&seen.opening)).await;
                 if let Ok(mut socket) = logged_in {
                     seen.open.fetch_add(1, Ordering::SeqCst);
                     let mut sink = [0u8; 1024];
@@ -80,9 +79,24 @@ async fn slow_server(delay: Duration) -> (SocketAddr, Arc<Seen>) {
     (addr, seen)
 }
 
+/// A connection counted in [`Seen::opening`] until this is dropped.
+struct Opening<'a>(&'a AtomicUsize);
+
+impl Drop for Opening<'_> {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::SeqCst);
+    }
+}
+
 /// The startup exchange: refuses TLS, reads the startup message, answers AuthenticationOk,
-/// BackendKeyData and ReadyForQuery.
-async fn log_in(mut socket: TcpStream, id: usize) -> std::io::Result<TcpStream> {
+/// BackendKeyData and ReadyForQuery. The connection stops counting as being opened before
+/// the last reply is written: the client may be done and open its next one before the write
+/// returns here.
+async fn log_in(
+    mut socket: TcpStream,
+    id: usize,
+    opening: Opening<'_>,
+) -> std::io::Result<TcpStream> {
     loop {
         let len = socket.read_u32().await? as usize;
         let mut body = vec![0u8; len.saturating_sub(4)];
@@ -102,6 +116,7 @@ async fn log_in(mut socket: TcpStream, id: usize) -> std::io::Result<TcpStream> 
     reply.extend_from_slice(&u32::try_from(id).unwrap().to_be_bytes());
     reply.extend_from_slice(&[0, 0, 0, 1]);
     reply.extend_from_slice(&[b'Z', 0, 0, 0, 5, b'I']);
+    drop(opening);
     socket.write_all(&reply).await?;
     Ok(socket)
 }
