@@ -294,7 +294,6 @@ impl Tls {
     pub fn unrelated_client_identity(&self, dir: &Path, password: &str) -> (PathBuf, PathBuf) {
         std::fs::create_dir_all(dir).expect("a folder for the unrelated CA");
         let (ca, ca_key) = (dir.join("foreign-ca.crt"), dir.join("foreign-ca.key"));
-        let path = |p: &Path| p.to_str().expect("a UTF-8 path").to_owned();
         run_openssl(&[
             "req",
             "-x509",
@@ -339,8 +338,6 @@ impl Tls {
             .duration_since(std::time::UNIX_EPOCH)
             .map_or(0, |d| d.as_nanos());
         let serial = format!("{}", nanos ^ u128::from(std::process::id()));
-        let openssl = run_openssl;
-        let path = |p: &Path| p.to_str().expect("a UTF-8 path").to_owned();
         let (k, r, c) = (path(&key), path(&csr), path(&cert));
         // Extensions make it a version 3 certificate, the only kind webpki takes.
         let ext = dir.join("client.ext");
@@ -351,7 +348,7 @@ impl Tls {
         )
         .expect("the extensions file");
         let ca_key = path(ca_key);
-        openssl(&[
+        run_openssl(&[
             "genpkey",
             "-algorithm",
             "EC",
@@ -363,7 +360,7 @@ impl Tls {
             "-out",
             &k,
         ]);
-        openssl(&[
+        run_openssl(&[
             "req",
             "-new",
             "-key",
@@ -375,7 +372,7 @@ impl Tls {
             "-out",
             &r,
         ]);
-        openssl(&[
+        run_openssl(&[
             "x509",
             "-req",
             "-in",
@@ -395,6 +392,11 @@ impl Tls {
         ]);
         (cert, key)
     }
+}
+
+/// `p` as the `&str` argument `openssl` takes.
+fn path(p: &Path) -> String {
+    p.to_str().expect("a UTF-8 path").to_owned()
 }
 
 /// Runs `openssl` with `args`, panicking with them if it fails.

@@ -60,7 +60,7 @@ impl Tls {
         }
         // The CA key signs the revocation lists; an older state folder may have no lists yet
         // (`ensure_crls` makes them).
-        for f in ["ca.key", "wrong-ca.key"].into_iter().chain(CRLS) {
+        for f in std::iter::once("ca.key").chain(CRLS) {
             if let Ok(data) = std::fs::read(other.dir.join(f)) {
                 changed |= sys::write_if_changed(&self.dir.join(f), &data, 0o644)?;
             }
